@@ -124,6 +124,8 @@ ENS_ACCESS_KEY_ID = env.str("ENS_ACCESS_KEY_ID", default="")
 ENS_ACCESS_KEY_SECRET = env.str("ENS_ACCESS_KEY_SECRET", default="")
 ENS_SECURITY_TOKEN = env.str("ENS_SECURITY_TOKEN", default="")
 ENS_SIGNATURE_VERSION = env.str("ENS_SIGNATURE_VERSION", default="v3")
+ENS_CONNECT_TIMEOUT = env.float("ENS_CONNECT_TIMEOUT", default=3.05)
+ENS_READ_TIMEOUT = env.float("ENS_READ_TIMEOUT", default=15.0)
 
 LOGGING = {
     "version": 1,
