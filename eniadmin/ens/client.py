@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -27,6 +28,7 @@ from eniadmin.ens.resources import (
     MalformedResponse,
     NetworkInterface,
     Page,
+    nested_objects,
 )
 
 log = logging.getLogger(__name__)
@@ -93,8 +95,7 @@ class EnsClient:
         self.credentials = Credentials(access_key_id, access_key_secret, security_token)
         self.timeout = (connect_timeout, read_timeout)
         self.retry = retry or RetryPolicy()
-        self.session = session or requests.Session()
-        self.session.headers["User-Agent"] = "eniadmin (python-requests)"
+        self.session = session or _session_for(self.endpoint)
         self._sleep = sleep
         self._rand = rand
 
@@ -141,7 +142,9 @@ class EnsClient:
         regions = _parse(
             "DescribeEnsRegions",
             data,
-            lambda d: [EnsRegion.from_api(item) for item in _nested(d, "EnsRegions", "EnsRegions")],
+            lambda d: [
+                EnsRegion.from_api(item) for item in nested_objects(d, "EnsRegions", "EnsRegions")
+            ],
         )
         return Page(regions, len(regions), 1, len(regions), data["RequestId"])
 
@@ -316,6 +319,8 @@ class EnsClient:
         attempt: int,
         outcome: str,
     ) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
         log.info(
             "ENS %s %s -> HTTP %s %s RequestId=%s in %.0f ms (attempt %d)",
             action,
@@ -329,6 +334,22 @@ class EnsClient:
 
 
 # Helpers ---------------------------------------------------------------------------------------
+
+
+def _session_for(endpoint: str) -> requests.Session:
+    """A session that reads proxy and CA-bundle variables once, not on every call.
+
+    With trust_env on, requests re-reads the environment (and ~/.netrc) per request, which
+    costs more than signing does.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies = requests.utils.get_environ_proxies(endpoint)
+    session.verify = (
+        os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    )
+    session.headers["User-Agent"] = "eniadmin (python-requests)"
+    return session
 
 
 def _endpoint_problems(endpoint: str) -> list[str]:
@@ -457,16 +478,6 @@ def _transport_error(action: str, failure: requests.RequestException, *, write: 
     )
 
 
-def _nested(data: Mapping[str, Any], outer: str, inner: str) -> list[Mapping[str, Any]]:
-    container = data.get(outer) or {}
-    items = container.get(inner) if isinstance(container, Mapping) else None
-    if items is None:
-        return []
-    if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
-        raise MalformedResponse(f"{outer}.{inner} should be a list of objects")
-    return items
-
-
 def _parse(action: str, data: dict[str, Any], build: Callable[[dict[str, Any]], T]) -> T:
     try:
         return build(data)
@@ -485,10 +496,10 @@ def _page(
     data: dict[str, Any],
     outer: str,
     inner: str,
-    build: Callable[[Mapping[str, Any]], T],
+    build: Callable[[dict[str, Any]], T],
 ) -> Page[T]:
     def parse(d: dict[str, Any]) -> Page[T]:
-        items = [build(item) for item in _nested(d, outer, inner)]
+        items = [build(item) for item in nested_objects(d, outer, inner)]
         page_size = _count(d, "PageSize") or len(items) or 1
         return Page(
             items, _count(d, "TotalCount"), _count(d, "PageNumber") or 1, page_size, d["RequestId"]

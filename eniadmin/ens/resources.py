@@ -6,7 +6,6 @@ fields, which the API omits freely; a wrong shape raises MalformedResponse.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -18,59 +17,68 @@ class MalformedResponse(ValueError):
     """The body is JSON, but not of the shape the action documents."""
 
 
-def _text(data: Mapping[str, Any], key: str) -> str:
+def _text(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
+    if value.__class__ is str:  # the common case first: a page holds thousands of these
+        return value
     if value is None:
         return ""
-    if isinstance(value, str | int | float | bool):
+    if isinstance(value, int | float | bool):
         return str(value)
     raise MalformedResponse(f"{key} should be a string, got {type(value).__name__}")
 
 
-def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key)
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if value.__class__ is not dict:
         raise MalformedResponse(f"{key} should be an object, got {type(value).__name__}")
     return value
 
 
-def _list(data: Mapping[str, Any], outer: str, inner: str) -> list[Any]:
+def nested_list(data: dict[str, Any], outer: str, inner: str) -> list[Any]:
     """ENS nests every list one level down: {"Outer": {"Inner": [...]}}."""
-    value = _mapping(data, outer).get(inner)
+    container = data.get(outer)
+    if not container:
+        return []
+    if container.__class__ is not dict:
+        raise MalformedResponse(f"{outer} should be an object, got {type(container).__name__}")
+    value = container.get(inner)
     if value is None:
         return []
-    if not isinstance(value, list):
+    if value.__class__ is not list:
         raise MalformedResponse(f"{outer}.{inner} should be a list, got {type(value).__name__}")
     return value
 
 
-def _objects(data: Mapping[str, Any], outer: str, inner: str) -> Iterator[Mapping[str, Any]]:
-    for item in _list(data, outer, inner):
-        if not isinstance(item, Mapping):
+def nested_objects(data: dict[str, Any], outer: str, inner: str) -> list[dict[str, Any]]:
+    items = nested_list(data, outer, inner)
+    for item in items:
+        if item.__class__ is not dict:
             raise MalformedResponse(f"{outer}.{inner} should hold objects")
-        yield item
+    return items
 
 
-def _strings(data: Mapping[str, Any], outer: str, inner: str) -> tuple[str, ...]:
-    return tuple(str(item) for item in _list(data, outer, inner) if item not in (None, ""))
+def _strings(data: dict[str, Any], outer: str, inner: str) -> tuple[str, ...]:
+    items = nested_list(data, outer, inner)
+    return tuple([str(item) for item in items if item]) if items else ()
+
+
+def _field_of_each(data: dict[str, Any], outer: str, inner: str, key: str) -> tuple[str, ...]:
+    items = nested_objects(data, outer, inner)
+    return tuple([_text(item, key) for item in items]) if items else ()
 
 
 def parse_time(value: str) -> datetime | None:
     """ENS writes 2022-01-01T00:00:00Z, and its docs also show yyyy-MM-ddThh:mmZ."""
     if not value:
         return None
-    for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return datetime.strptime(value, pattern).replace(tzinfo=UTC)
-        except ValueError:
-            continue
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +90,7 @@ class EnsRegion:
     province: str
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> EnsRegion:
+    def from_api(cls, data: dict[str, Any]) -> EnsRegion:
         return cls(
             region_id=_text(data, "EnsRegionId"),
             name=_text(data, "Name"),
@@ -92,7 +100,7 @@ class EnsRegion:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InstanceInterface:
     """An ENI as DescribeInstances lists it under its instance: no status there."""
 
@@ -102,7 +110,7 @@ class InstanceInterface:
     primary_ip: str
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> InstanceInterface:
+    def from_api(cls, data: dict[str, Any]) -> InstanceInterface:
         return cls(
             eni_id=_text(data, "NetworkInterfaceId"),
             type=_text(data, "Type"),
@@ -111,7 +119,7 @@ class InstanceInterface:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Instance:
     instance_id: str
     name: str
@@ -130,13 +138,13 @@ class Instance:
     expired_time: datetime | None
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Instance:
-        network = _mapping(data, "NetworkAttributes")
-        private_ips = _strings(data, "InnerIpAddress", "IpAddress") or tuple(
-            _text(item, "Ip") for item in _objects(data, "PrivateIpAddresses", "PrivateIpAddress")
+    def from_api(cls, data: dict[str, Any]) -> Instance:
+        network = _object(data, "NetworkAttributes")
+        private_ips = _strings(data, "InnerIpAddress", "IpAddress") or _field_of_each(
+            data, "PrivateIpAddresses", "PrivateIpAddress", "Ip"
         )
-        public_ips = _strings(data, "PublicIpAddress", "IpAddress") or tuple(
-            _text(item, "Ip") for item in _objects(data, "PublicIpAddresses", "PublicIpAddress")
+        public_ips = _strings(data, "PublicIpAddress", "IpAddress") or _field_of_each(
+            data, "PublicIpAddresses", "PublicIpAddress", "Ip"
         )
         return cls(
             instance_id=_text(data, "InstanceId"),
@@ -153,14 +161,14 @@ class Instance:
             security_group_ids=_strings(data, "SecurityGroupIds", "SecurityGroupId"),
             interfaces=tuple(
                 InstanceInterface.from_api(item)
-                for item in _objects(data, "NetworkInterfaces", "NetworkInterfaces")
+                for item in nested_objects(data, "NetworkInterfaces", "NetworkInterfaces")
             ),
             creation_time=parse_time(_text(data, "CreationTime")),
             expired_time=parse_time(_text(data, "ExpiredTime")),
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NetworkInterface:
     eni_id: str
     name: str
@@ -180,7 +188,7 @@ class NetworkInterface:
     creation_time: datetime | None
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> NetworkInterface:
+    def from_api(cls, data: dict[str, Any]) -> NetworkInterface:
         return cls(
             eni_id=_text(data, "NetworkInterfaceId"),
             name=_text(data, "NetworkInterfaceName"),
@@ -195,13 +203,8 @@ class NetworkInterface:
             network_id=_text(data, "NetworkId"),
             vswitch_id=_text(data, "VSwitchId"),
             security_group_ids=_strings(data, "SecurityGroupIds", "SecurityGroup"),
-            private_ips=tuple(
-                _text(item, "PrivateIpAddress")
-                for item in _objects(data, "PrivateIpSets", "PrivateIpSet")
-            ),
-            ipv6_addresses=tuple(
-                _text(item, "Ipv6Address") for item in _objects(data, "Ipv6Sets", "Ipv6Set")
-            ),
+            private_ips=_field_of_each(data, "PrivateIpSets", "PrivateIpSet", "PrivateIpAddress"),
+            ipv6_addresses=_field_of_each(data, "Ipv6Sets", "Ipv6Set", "Ipv6Address"),
             creation_time=parse_time(_text(data, "CreationTime")),
         )
 
