@@ -1,0 +1,40 @@
+"""Emulators for the tests: each test gets its own, on a free loopback port."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from eniadmin.ens.emulator.server import EmulatorServer
+
+
+class FakeClock:
+    """Wall-clock time that only moves when told; starts at the real now so signatures pass."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(detach_seconds=0.2, instance_transition_seconds=0.2) as server:
+        yield server
+
+
+@pytest.fixture
+def clocked_emulator(clock: FakeClock) -> Iterator[EmulatorServer]:
+    with EmulatorServer(clock=clock) as server:
+        yield server
