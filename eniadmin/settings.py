@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "template_partials",
     "eniadmin",
     "eniadmin.accounts",
+    "eniadmin.audit",
+    "eniadmin.inventory",
 ]
 
 MIDDLEWARE = [
@@ -126,6 +128,14 @@ ENS_SECURITY_TOKEN = env.str("ENS_SECURITY_TOKEN", default="")
 ENS_SIGNATURE_VERSION = env.str("ENS_SIGNATURE_VERSION", default="v3")
 ENS_CONNECT_TIMEOUT = env.float("ENS_CONNECT_TIMEOUT", default=3.05)
 ENS_READ_TIMEOUT = env.float("ENS_READ_TIMEOUT", default=15.0)
+
+# Seconds between the worker's scheduled inventory syncs.
+INVENTORY_SYNC_SECONDS = env.int("INVENTORY_SYNC_SECONDS", default=300)
+
+# Audit events older than this are purged by `manage.py purge_audit`; never less than 180.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+if AUDIT_RETENTION_DAYS < 180:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 180.")
 
 LOGGING = {
     "version": 1,

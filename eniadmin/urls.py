@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from eniadmin import views
 
@@ -13,5 +13,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("audit/", include("eniadmin.audit.urls")),
+    path("", include("eniadmin.inventory.urls")),
     path("admin/", admin.site.urls),
 ]
