@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import User
 
 from eniadmin.accounts.roles import Role, set_roles
+from eniadmin.ens.client import EnsClient, RetryPolicy
+from eniadmin.ens.emulator.server import EmulatorServer
 
 
 def make_user(username: str, *roles: Role) -> User:
@@ -38,3 +42,24 @@ def viewer(db) -> User:
 def outsider(db) -> User:
     """Logged in, but holding no role."""
     return make_user("oscar")
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    """The ENS emulator on a free loopback port, with the demo fleet and quick transitions."""
+    with EmulatorServer(detach_seconds=0.2, instance_transition_seconds=0.2) as server:
+        yield server
+
+
+@pytest.fixture
+def ens_client(emulator: EmulatorServer) -> Iterator[EnsClient]:
+    """Our client pointed at the emulator, retrying quickly."""
+    client = EnsClient(
+        endpoint=emulator.url,
+        access_key_id=emulator.access_key_id,
+        access_key_secret=emulator.access_key_secret,
+        read_timeout=5,
+        retry=RetryPolicy(base_delay=0.01, max_delay=0.05),
+    )
+    yield client
+    client.close()

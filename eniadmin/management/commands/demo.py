@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import os
 import secrets
 import signal
 import subprocess
 import sys
 import time
 
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -14,6 +16,7 @@ from django.db import transaction
 
 from eniadmin.accounts.roles import Role, set_roles
 
+EMULATOR_PORT = 8765
 DEMO_USERS = {
     "operator": [Role.OPERATOR],
     "approver": [Role.APPROVER],
@@ -27,15 +30,49 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--emulator-port", type=int, default=EMULATOR_PORT)
 
     def handle(self, *args: object, **options: object) -> None:
         # Demo users get printed passwords: they must never land in a production database.
         if not settings.DEBUG:
             raise CommandError("The demo runs only with DEBUG=True (make demo sets it).")
         port = int(options["port"])
+        emulator_url = f"http://127.0.0.1:{options['emulator_port']}"
 
         call_command("migrate", interactive=False, verbosity=0)
         passwords = self.create_demo_users()
+
+        manage = str(settings.BASE_DIR / "manage.py")
+        # The web server and the worker must share one cloud: one emulator, its fleet kept in
+        # var/ so a restart of the demo finds the ENIs where it left them.
+        processes = {
+            "emulator": subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable,
+                    manage,
+                    "ens_emulator",
+                    "--port",
+                    str(options["emulator_port"]),
+                    "--state-file",
+                    str(settings.VAR_DIR / "emulator.json"),
+                ],
+                stdout=subprocess.DEVNULL,
+            ),
+        }
+        try:
+            self.wait_until_up(emulator_url + "/_emulator/state", processes["emulator"])
+        except CommandError:
+            self.stop(processes)
+            raise
+        cloud = {
+            **os.environ,
+            "ENS_ENDPOINT": emulator_url,
+            "ENS_ACCESS_KEY_ID": "demo",
+            "ENS_ACCESS_KEY_SECRET": "demo-secret",
+        }
+        processes["web"] = subprocess.Popen(  # noqa: S603
+            [sys.executable, manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env=cloud
+        )
 
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"eniadmin demo: http://127.0.0.1:{port}/"))
@@ -43,14 +80,8 @@ class Command(BaseCommand):
         for username, password in passwords.items():
             roles = ", ".join(role.label for role in DEMO_USERS[username])
             self.stdout.write(f"  {username:<10} {password:<16} {roles}")
+        self.stdout.write(f"The ENS emulator answers at {emulator_url} (key demo / demo-secret).")
         self.stdout.write("Ctrl-C stops everything.\n")
-
-        manage = str(settings.BASE_DIR / "manage.py")
-        processes = {
-            "web": subprocess.Popen(  # noqa: S603
-                [sys.executable, manage, "runserver", f"127.0.0.1:{port}", "--noreload"]
-            ),
-        }
         self.supervise(processes)
 
     def create_demo_users(self) -> dict[str, str]:
@@ -83,11 +114,28 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
         finally:
-            for process in processes.values():
-                if process.poll() is None:
-                    process.terminate()
-            for process in processes.values():
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            self.stop(processes)
+
+    def stop(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def wait_until_up(self, url: str, process: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise CommandError(
+                    f"The ENS emulator exited ({process.returncode}); is its port already taken?"
+                )
+            try:
+                requests.get(url, timeout=1).raise_for_status()
+                return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise CommandError(f"The ENS emulator did not answer at {url} within 30 s.")

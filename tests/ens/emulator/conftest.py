@@ -1,4 +1,4 @@
-"""Emulators for the tests: each test gets its own, on a free loopback port."""
+"""A clock the emulator tests move by hand (the `emulator` fixture lives in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,6 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(detach_seconds=0.2, instance_transition_seconds=0.2) as server:
-        yield server
 
 
 @pytest.fixture
