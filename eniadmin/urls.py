@@ -5,7 +5,6 @@ from django.urls import include, path
 from eniadmin import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path(
         "login/",

@@ -2,17 +2,9 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-from eniadmin.http import AppRequest
-
-
-@require_GET
-def home(request: AppRequest) -> HttpResponse:
-    return render(request, "home.html")
 
 
 @login_not_required

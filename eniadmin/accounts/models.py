@@ -18,6 +18,7 @@ class Access(models.Model):
             ("request_detach", "Request the detach of a secondary ENI"),
             ("decide_detach", "Approve or reject detach requests of others"),
             ("export_audit", "Export the audit history"),
+            ("request_sync", "Ask for an inventory sync now"),
         ]
 
     def __str__(self) -> str:

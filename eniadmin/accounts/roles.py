@@ -19,8 +19,8 @@ class Role(models.TextChoices):
 # Changing this needs a data migration as well: groups are created by accounts/migrations.
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.VIEWER: ("browse",),
-    Role.OPERATOR: ("browse", "request_detach"),
-    Role.APPROVER: ("browse", "decide_detach"),
+    Role.OPERATOR: ("browse", "request_detach", "request_sync"),
+    Role.APPROVER: ("browse", "decide_detach", "request_sync"),
     Role.AUDITOR: ("browse", "export_audit"),
 }
 

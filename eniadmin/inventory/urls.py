@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from eniadmin.inventory import views
 
 app_name = "inventory"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.instance_list, name="instance-list"),
+    path("sync/", views.sync_now, name="sync-now"),
+    path("sync/status/", views.sync_status, name="sync-status"),
+    path("enis/<str:eni_id>/", views.eni_detail, name="eni-detail"),
+]

@@ -15,12 +15,11 @@ def test_operator_logs_in_and_sees_their_role(client, operator):
     response = client.post(
         reverse("login"), {"username": "olivia", "password": "olivia-pass-4829"}, follow=True
     )
-    assert response.redirect_chain == [(reverse("home"), 302)]
+    assert response.redirect_chain == [(reverse("inventory:instance-list"), 302)]
     html = response.content.decode()
     assert "olivia" in html
     assert '<span class="badge badge-role">Operator</span>' in html
-    assert "Request the detach of a secondary network interface." in html
-    assert "Approve or reject" not in html
+    assert "Instances and network interfaces" in html
 
 
 def test_wrong_password_is_refused_with_a_clear_error(client, operator):
@@ -56,6 +55,8 @@ def test_logout_by_post_ends_the_session(client, viewer):
 
 def test_user_without_role_is_told_to_ask_for_one(client, outsider):
     client.force_login(outsider)
-    html = client.get(reverse("home")).content.decode()
+    response = client.get(reverse("inventory:instance-list"))
+    assert response.status_code == 403
+    html = response.content.decode()
     assert "no role" in html
-    assert "Nothing yet: ask an administrator for a role." in html
+    assert "Your account holds no role yet" in html

@@ -7,15 +7,15 @@ from django.core.management import CommandError, call_command
 from eniadmin.accounts.roles import ROLE_PERMISSIONS, Role, roles_of
 from tests.conftest import make_user
 
-ALL_PERMISSIONS = {"browse", "request_detach", "decide_detach", "export_audit"}
+ALL_PERMISSIONS = {"browse", "request_detach", "decide_detach", "export_audit", "request_sync"}
 
 
 @pytest.mark.parametrize(
     ("role", "granted"),
     [
         (Role.VIEWER, {"browse"}),
-        (Role.OPERATOR, {"browse", "request_detach"}),
-        (Role.APPROVER, {"browse", "decide_detach"}),
+        (Role.OPERATOR, {"browse", "request_detach", "request_sync"}),
+        (Role.APPROVER, {"browse", "decide_detach", "request_sync"}),
         (Role.AUDITOR, {"browse", "export_audit"}),
     ],
 )

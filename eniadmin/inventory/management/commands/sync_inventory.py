@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from eniadmin.ens.client import EnsClient
+from eniadmin.ens.errors import EnsConfigurationError
+from eniadmin.inventory.models import SyncRun
+from eniadmin.inventory.sync import run_sync, start_foreground_sync
+
+
+class Command(BaseCommand):
+    help = "Sync instances and ENIs from ENS into the database now, in the foreground."
+
+    def handle(self, *args: object, **options: object) -> None:
+        try:
+            client = EnsClient.from_settings(settings)
+        except EnsConfigurationError as error:
+            raise CommandError(str(error)) from None
+        run = run_sync(start_foreground_sync(), client, on_progress=self.show_progress)
+        self.stdout.write("")
+        if run.status == SyncRun.Status.FAILED:
+            raise CommandError(
+                f"Sync #{run.pk} failed after {run.pages_done} pages: {run.error_message} "
+                f"({run.error_code}, RequestId {run.error_request_id or 'none'})"
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Sync #{run.pk} done: {run.pages_done} pages; instances "
+                f"+{run.instances_created} ~{run.instances_updated} -{run.instances_gone}; ENIs "
+                f"+{run.enis_created} ~{run.enis_updated} -{run.enis_gone}."
+            )
+        )
+
+    def show_progress(self, run: SyncRun) -> None:
+        self.stdout.write(
+            f"\rpages {run.pages_done}/{run.pages_expected or '?'} ({run.percent_done}%)",
+            ending="",
+        )
+        self.stdout.flush()

@@ -1,0 +1,379 @@
+"""Mirror the cloud into the database: walk every page once, write only what changed.
+
+Memory stays flat whatever the fleet size: a page is upserted and dropped before the next is
+fetched; only the ids seen are kept, to mark the rows that vanished. Each page commits on its
+own, so a sync that fails half-way keeps the pages it finished (its run says how far it got)
+and marks nothing gone: absence is only concluded from a complete walk.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from eniadmin.ens import resources
+from eniadmin.ens.client import EnsClient
+from eniadmin.ens.errors import EnsError
+from eniadmin.inventory.models import EdgeRegion, Instance, NetworkInterface, SyncRun
+
+log = logging.getLogger(__name__)
+
+# A running sync not touched for this long lost its worker (killed, machine gone).
+ABANDONED_AFTER_SECONDS = 300
+GONE_BATCH = 500
+
+
+@dataclass
+class Change:
+    """A state change the sync observed: not caused by this sync, maybe not by the dashboard."""
+
+    kind: str  # "instance" or "eni"
+    resource_id: str
+    region_id: str
+    instance_id: str
+    before: dict[str, object]
+    after: dict[str, object]
+
+
+@dataclass
+class PageResult:
+    created: int = 0
+    updated: int = 0
+    changes: list[Change] = field(default_factory=list)
+
+
+class SyncStopped(Exception):
+    """The worker was asked to stop between two pages."""
+
+
+def queue_sync(
+    *, requested_by: AbstractBaseUser | None = None, trigger: str = SyncRun.Trigger.MANUAL
+) -> tuple[SyncRun, bool]:
+    """Queue a sync, or join the one already queued. Returns (run, created)."""
+    queued = SyncRun.objects.filter(status=SyncRun.Status.QUEUED).first()
+    if queued:
+        return queued, False
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(requested_by=requested_by, trigger=trigger)
+    except IntegrityError:  # another process queued one in between
+        return SyncRun.objects.get(status=SyncRun.Status.QUEUED), False
+    return run, True
+
+
+def claim_next_sync(worker: str) -> SyncRun | None:
+    """Take the oldest queued run by conditional UPDATE: of several workers, exactly one wins."""
+    fail_abandoned_runs()
+    if SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists():
+        return None
+    run = SyncRun.objects.filter(status=SyncRun.Status.QUEUED).order_by("created_at").first()
+    if run is None:
+        return None
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            claimed = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
+                status=SyncRun.Status.RUNNING, started_at=now, progressed_at=now, claimed_by=worker
+            )
+    except IntegrityError:  # another worker started a run in between
+        return None
+    if not claimed:
+        return None
+    run.refresh_from_db()
+    return run
+
+
+def fail_abandoned_runs() -> int:
+    cutoff = timezone.now() - timezone.timedelta(seconds=ABANDONED_AFTER_SECONDS)
+    return SyncRun.objects.filter(status=SyncRun.Status.RUNNING, progressed_at__lt=cutoff).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error_code="WorkerLost",
+        error_message="The worker running this sync stopped answering; the next sync starts over.",
+    )
+
+
+def start_foreground_sync() -> SyncRun:
+    now = timezone.now()
+    return SyncRun.objects.create(
+        status=SyncRun.Status.RUNNING,
+        trigger=SyncRun.Trigger.COMMAND,
+        started_at=now,
+        progressed_at=now,
+        claimed_by="sync_inventory",
+    )
+
+
+def run_sync(
+    run: SyncRun,
+    client: EnsClient,
+    *,
+    on_progress: Callable[[SyncRun], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> SyncRun:
+    """Walk regions, instances and ENIs into the mirror; finish `run` as succeeded or failed."""
+    now = timezone.now()
+    walk = _Walk(run, now, on_progress, should_stop)
+    try:
+        _upsert_regions(client.describe_regions().items, now)
+        walk.instances(client.iter_instance_pages())
+        walk.network_interfaces(client.iter_network_interface_pages())
+        walk.mark_gone()
+    except EnsError as error:
+        return _finish_failed(run, error.code, error.operator_message, error.request_id)
+    except SyncStopped:
+        return _finish_failed(
+            run, "WorkerStopped", "The worker was stopped; the next sync starts over.", ""
+        )
+    except Exception as error:
+        log.exception("Sync #%s failed", run.pk)
+        _finish_failed(run, "InternalError", f"{type(error).__name__}: {error}", "")
+        raise
+    run.status = SyncRun.Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def _finish_failed(run: SyncRun, code: str, message: str, request_id: str) -> SyncRun:
+    run.status = SyncRun.Status.FAILED
+    run.finished_at = timezone.now()
+    run.error_code = code
+    run.error_message = message
+    run.error_request_id = request_id
+    run.save()
+    return run
+
+
+class _Walk:
+    def __init__(
+        self,
+        run: SyncRun,
+        now: datetime,
+        on_progress: Callable[[SyncRun], None] | None,
+        should_stop: Callable[[], bool],
+    ) -> None:
+        self.run = run
+        self.now = now
+        self.on_progress = on_progress
+        self.should_stop = should_stop
+        self.instance_pages = 0
+        self.seen_instances: set[str] = set()
+        self.seen_enis: set[str] = set()
+
+    def instances(self, pages: Iterable[resources.Page[resources.Instance]]) -> None:
+        for page in pages:
+            if not self.instance_pages:
+                self.instance_pages = _page_count(page)
+                # Until the first ENI page says otherwise, expect as many ENI pages as now.
+                enis = NetworkInterface.objects.present().count()
+                self.run.pages_expected = self.instance_pages + math.ceil(enis / page.page_size)
+            self.seen_instances.update(item.instance_id for item in page.items)
+            with transaction.atomic():
+                result = _upsert_instances(page.items, self.now)
+                self.run.instances_created += result.created
+                self.run.instances_updated += result.updated
+                self._progress()
+
+    def network_interfaces(
+        self, pages: Iterable[resources.Page[resources.NetworkInterface]]
+    ) -> None:
+        first = True
+        for page in pages:
+            if first:
+                self.run.pages_expected = self.instance_pages + _page_count(page)
+                first = False
+            self.seen_enis.update(item.eni_id for item in page.items)
+            with transaction.atomic():
+                result = _upsert_network_interfaces(page.items, self.now)
+                self.run.enis_created += result.created
+                self.run.enis_updated += result.updated
+                self._progress()
+
+    def mark_gone(self) -> None:
+        with transaction.atomic():
+            self.run.instances_gone = _mark_gone(
+                Instance, "instance_id", self.seen_instances, self.now
+            )
+            self.run.enis_gone = _mark_gone(NetworkInterface, "eni_id", self.seen_enis, self.now)
+
+    def _progress(self) -> None:
+        self.run.pages_done += 1
+        self.run.pages_expected = max(self.run.pages_expected or 0, self.run.pages_done)
+        self.run.progressed_at = timezone.now()
+        self.run.save(
+            update_fields=[
+                "pages_done", "pages_expected", "progressed_at", "instances_created",
+                "instances_updated", "enis_created", "enis_updated",
+            ]
+        )  # fmt: skip
+        if self.on_progress:
+            self.on_progress(self.run)
+        if self.should_stop():
+            raise SyncStopped
+
+
+def _page_count(page: resources.Page) -> int:
+    return max(1, math.ceil(page.total_count / page.page_size))
+
+
+def _spaced(values: Iterable[str]) -> str:
+    return " ".join(values)
+
+
+def _upsert_regions(regions: list[resources.EnsRegion], now: datetime) -> None:
+    existing = {row.region_id: row for row in EdgeRegion.objects.all()}
+    with transaction.atomic():
+        _apply(
+            EdgeRegion,
+            existing,
+            {
+                region.region_id: {
+                    "name": region.name,
+                    "en_name": region.en_name,
+                    "area": region.area,
+                    "province": region.province,
+                }
+                for region in regions
+            },
+            "region_id",
+            now,
+        )
+
+
+def _upsert_instances(items: list[resources.Instance], now: datetime) -> PageResult:
+    wanted = {
+        item.instance_id: {
+            "name": item.name,
+            "host_name": item.host_name,
+            "region_id": item.region_id,
+            "status": item.status,
+            "spec_name": item.spec_name,
+            "image_id": item.image_id,
+            "network_id": item.network_id,
+            "vswitch_id": item.vswitch_id,
+            "private_ips": _spaced(item.private_ips),
+            "public_ips": _spaced(item.public_ips),
+            "security_group_ids": _spaced(item.security_group_ids),
+            "cloud_created_at": item.creation_time,
+            "expires_at": item.expired_time,
+        }
+        for item in items
+    }
+    existing = {row.instance_id: row for row in Instance.objects.filter(instance_id__in=wanted)}
+    return _apply(Instance, existing, wanted, "instance_id", now, watched=("status",))
+
+
+def _upsert_network_interfaces(
+    items: list[resources.NetworkInterface], now: datetime
+) -> PageResult:
+    attached_to = {item.instance_id for item in items if item.instance_id}
+    instance_pks = dict(
+        Instance.objects.filter(instance_id__in=attached_to).values_list("instance_id", "pk")
+    )
+    wanted = {
+        item.eni_id: {
+            "name": item.name,
+            "description": item.description,
+            "region_id": item.region_id,
+            "attached_instance_id": item.instance_id,
+            "instance_id": instance_pks.get(item.instance_id),
+            "status": item.status,
+            "type": item.type,
+            "primary_ip": item.primary_ip,
+            "primary_ip_type": item.primary_ip_type,
+            "mac_address": item.mac_address,
+            "network_id": item.network_id,
+            "vswitch_id": item.vswitch_id,
+            "security_group_ids": _spaced(item.security_group_ids),
+            "private_ips": _spaced(item.private_ips),
+            "ipv6_addresses": _spaced(item.ipv6_addresses),
+            "cloud_created_at": item.creation_time,
+        }
+        for item in items
+    }
+    existing = {row.eni_id: row for row in NetworkInterface.objects.filter(eni_id__in=wanted)}
+    return _apply(
+        NetworkInterface,
+        existing,
+        wanted,
+        "eni_id",
+        now,
+        watched=("status", "attached_instance_id"),
+        on_status_change="status_changed_at",
+    )
+
+
+def _apply(
+    model: type[Model],
+    existing: dict[str, Model],
+    wanted: dict[str, dict[str, object]],
+    key: str,
+    now: datetime,
+    *,
+    watched: tuple[str, ...] = (),
+    on_status_change: str = "",
+) -> PageResult:
+    """Create the new rows, update the changed ones, leave the rest untouched."""
+    result = PageResult()
+    to_create, to_update = [], []
+    for resource_id, values in wanted.items():
+        row = existing.get(resource_id)
+        if row is None:
+            to_create.append(model(**{key: resource_id, **values, "changed_at": now}))
+            continue
+        changed = [name for name, value in values.items() if getattr(row, name) != value]
+        if not changed and row.gone_at is None:
+            continue
+        before = {name: getattr(row, name) for name in watched}
+        for name in changed:
+            setattr(row, name, values[name])
+        if on_status_change and "status" in changed:
+            setattr(row, on_status_change, now)
+        row.gone_at = None
+        row.changed_at = now
+        to_update.append(row)
+        after = {name: getattr(row, name) for name in watched}
+        if before != after:
+            result.changes.append(
+                Change(
+                    kind="eni" if model is NetworkInterface else "instance",
+                    resource_id=resource_id,
+                    region_id=getattr(row, "region_id", ""),
+                    instance_id=getattr(row, "attached_instance_id", resource_id),
+                    before=before,
+                    after=after,
+                )
+            )
+    if to_create:
+        model.objects.bulk_create(to_create, batch_size=500)
+    if to_update:
+        fields = [*model.MIRRORED, "changed_at", "gone_at"]
+        if on_status_change:
+            fields.append(on_status_change)
+        model.objects.bulk_update(to_update, fields, batch_size=500)
+    result.created, result.updated = len(to_create), len(to_update)
+    return result
+
+
+def _mark_gone(model: type[Model], key: str, seen: set[str], now: datetime) -> int:
+    vanished = [
+        pk
+        for pk, resource_id in model.objects.filter(gone_at__isnull=True)
+        .values_list("pk", key)
+        .iterator(chunk_size=2000)
+        if resource_id not in seen
+    ]
+    for start in range(0, len(vanished), GONE_BATCH):
+        model.objects.filter(pk__in=vanished[start : start + GONE_BATCH]).update(
+            gone_at=now, changed_at=now
+        )
+    return len(vanished)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from eniadmin.ens.client import EnsClient
+from eniadmin.ens.errors import EnsConfigurationError
+from eniadmin.worker import Worker
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the background worker until SIGTERM or Ctrl-C: periodic and requested inventory "
+        "syncs. Run as many as you like, on as many machines; they share the database queue."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--tick", type=float, default=2.0, help="Seconds to sleep when there is no work."
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        try:
+            client = EnsClient.from_settings(settings)
+        except EnsConfigurationError as error:
+            raise CommandError(str(error)) from None
+        worker = Worker(client)
+
+        def stop(signum: int, frame: object) -> None:
+            self.stdout.write("Stopping after the current step…")
+            worker.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write(f"Worker {worker.name} started; ENS at {client.endpoint}.")
+        worker.run(tick=float(options["tick"]))
+        self.stdout.write(f"Worker {worker.name} stopped.")

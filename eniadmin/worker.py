@@ -1,0 +1,74 @@
+"""The worker loop: one process that takes its work from the database.
+
+Like healthchecks' sendalerts: every few seconds it writes a heartbeat, queues the periodic
+sync when it is due, and claims queued work by conditional UPDATE, so any number of workers on
+any number of machines share the queue without ever taking the same item.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from eniadmin.ens.client import EnsClient
+from eniadmin.inventory.models import HEARTBEAT_SECONDS, SyncRun, WorkerHeartbeat
+from eniadmin.inventory.sync import claim_next_sync, queue_sync, run_sync
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    def __init__(self, client: EnsClient, *, name: str | None = None) -> None:
+        self.client = client
+        self.name = name or worker_name()
+        self.stopping = threading.Event()
+        self._last_beat = None
+
+    def run(self, *, tick: float = 2.0) -> None:
+        log.info("Worker %s started", self.name)
+        try:
+            while not self.stopping.is_set():
+                self.work_once()
+                self.stopping.wait(tick)
+        finally:
+            WorkerHeartbeat.objects.filter(worker=self.name).delete()
+            log.info("Worker %s stopped", self.name)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def work_once(self) -> None:
+        self.beat()
+        queue_sync_when_due()
+        run = claim_next_sync(self.name)
+        if run is not None:
+            log.info("Worker %s runs sync #%s", self.name, run.pk)
+            run_sync(run, self.client, should_stop=self.stopping.is_set, on_progress=self.beat)
+
+    def beat(self, *_: object) -> None:
+        now = timezone.now()
+        if self._last_beat and now - self._last_beat < timedelta(seconds=HEARTBEAT_SECONDS):
+            return
+        WorkerHeartbeat.objects.update_or_create(worker=self.name, defaults={"seen_at": now})
+        self._last_beat = now
+
+
+def queue_sync_when_due() -> SyncRun | None:
+    if SyncRun.objects.open().exists():
+        return None
+    latest = SyncRun.objects.order_by("-created_at").first()
+    due = timezone.now() - timedelta(seconds=settings.INVENTORY_SYNC_SECONDS)
+    if latest is not None and latest.created_at > due:
+        return None
+    run, _ = queue_sync(trigger=SyncRun.Trigger.SCHEDULE)
+    return run

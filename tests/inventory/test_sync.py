@@ -1,0 +1,190 @@
+"""The sync against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from eniadmin.ens.client import EnsClient, RetryPolicy
+from eniadmin.inventory.models import EdgeRegion, Instance, NetworkInterface, SyncRun
+from tests.inventory.conftest import sync
+
+
+def mirror() -> dict[str, tuple]:
+    return {
+        **{i.instance_id: (i.status, i.name, i.private_ips) for i in Instance.objects.present()},
+        **{
+            e.eni_id: (
+                e.status,
+                e.type,
+                e.attached_instance_id,
+                e.primary_ip,
+                e.instance.instance_id if e.instance else None,
+            )
+            for e in NetworkInterface.objects.present().select_related("instance")
+        },
+    }
+
+
+def test_first_sync_mirrors_the_whole_fleet(db, ens_client, emulator):
+    state = emulator.control.state()
+    run = sync(ens_client)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert run.instances_created == Instance.objects.count() == state["instances"]["total"]
+    assert (
+        run.enis_created == NetworkInterface.objects.count() == state["network_interfaces"]["total"]
+    )
+    assert run.pages_done == run.pages_expected == 2
+    assert set(EdgeRegion.objects.values_list("region_id", flat=True)) == set(state["regions"])
+    candidate = NetworkInterface.objects.get(eni_id=state["demo_notes"]["detach_candidates"][0])
+    assert (candidate.status, candidate.type) == ("InUse", "Secondary")
+    assert candidate.instance.instance_id == candidate.attached_instance_id
+    assert candidate.instance.status == "Stopped"
+    assert candidate.mac_address and candidate.primary_ip and candidate.vswitch_id
+    page_sizes = {
+        entry["params"]["PageSize"]
+        for entry in emulator.control.requests()
+        if entry["action"].startswith("DescribeN") or entry["action"] == "DescribeInstances"
+    }
+    assert page_sizes == {"100"}
+
+
+def test_a_sync_with_nothing_changed_writes_no_row(db, ens_client):
+    sync(ens_client)
+    with CaptureQueriesContext(connection) as queries:
+        run = sync(ens_client)
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))
+        and (
+            "inventory_instance" in q["sql"]
+            or "inventory_networkinterface" in q["sql"]
+            or "inventory_edgeregion" in q["sql"]
+        )
+    ]
+    assert writes == []
+    assert (run.instances_created, run.instances_updated, run.instances_gone) == (0, 0, 0)
+    assert (run.enis_created, run.enis_updated, run.enis_gone) == (0, 0, 0)
+
+
+def test_a_changed_fleet_creates_updates_and_marks_gone(db, ens_client, emulator):
+    sync(ens_client)
+    notes = emulator.control.state()["demo_notes"]
+    changed_eni = notes["detach_candidates"][0]
+    stopped_instance = notes["running_with_secondaries"][0]
+    emulator.control.change_eni(changed_eni, status="Available")
+    emulator.control.set_instance_status(stopped_instance, "Stopped")
+    before = NetworkInterface.objects.get(eni_id=changed_eni)
+
+    run = sync(ens_client)
+
+    eni = NetworkInterface.objects.get(eni_id=changed_eni)
+    assert (eni.status, eni.attached_instance_id, eni.instance) == ("Available", "", None)
+    assert eni.status_changed_at > before.status_changed_at
+    assert Instance.objects.get(instance_id=stopped_instance).status == "Stopped"
+    assert (run.enis_updated, run.instances_updated) == (1, 1)
+
+    emulator.control.reset(seed=2, instances=5)
+    run = sync(ens_client)
+    assert run.instances_gone == 24 and run.instances_created == 5
+    assert Instance.objects.present().count() == 5
+    assert Instance.objects.filter(gone_at__isnull=False).count() == 24, "gone rows are kept"
+    assert NetworkInterface.objects.get(eni_id=changed_eni).gone_at is not None
+
+
+def test_a_row_that_comes_back_is_no_longer_gone(db, ens_client, emulator):
+    sync(ens_client)
+    emulator.control.reset(seed=2, instances=3)
+    sync(ens_client)
+    emulator.control.reset(seed=1, instances=24)
+    run = sync(ens_client)
+    assert run.instances_updated == 24
+    assert Instance.objects.present().count() == 24
+
+
+def test_faults_do_not_change_the_result(db, ens_client, emulator):
+    emulator.control.reset(instances=150)
+    emulator.control.set_faults(
+        [
+            {"kind": "throttle", "rate": 0.3, "retry_after_ms": 1},
+            {"kind": "interface_error", "rate": 0.15},
+            {"kind": "service_unavailable", "rate": 0.15},
+            {"kind": "drop", "rate": 0.1},
+        ]
+    )
+    patient = EnsClient(
+        endpoint=emulator.url,
+        access_key_id=emulator.access_key_id,
+        access_key_secret=emulator.access_key_secret,
+        retry=RetryPolicy(max_attempts=15, base_delay=0.001, max_delay=0.01),
+    )
+    run = sync(patient)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    outcomes = {entry["outcome"] for entry in emulator.control.requests()}
+    assert "Throttling.User" in outcomes and "ok" in outcomes
+    faulty = mirror()
+
+    emulator.control.clear_faults()
+    Instance.objects.all().delete()
+    NetworkInterface.objects.all().delete()
+    sync(ens_client)
+    assert faulty == mirror()
+
+
+def test_a_sync_failing_half_way_keeps_finished_pages_and_marks_nothing_gone(
+    db, ens_client, emulator
+):
+    sync(ens_client)
+    emulator.control.reset(seed=3, instances=30)
+    emulator.control.set_faults([{"kind": "internal_error", "action": "DescribeNetworkInterfaces"}])
+    impatient = EnsClient(
+        endpoint=emulator.url,
+        access_key_id=emulator.access_key_id,
+        access_key_secret=emulator.access_key_secret,
+        retry=RetryPolicy(max_attempts=2, base_delay=0.001),
+    )
+
+    run = sync(impatient)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error_code == "InternalError"
+    assert run.error_request_id
+    assert "temporary failure" in run.error_message
+    assert run.pages_done == 1 and run.instances_created == 30
+    assert Instance.objects.present().count() == 24 + 30, "nothing marked gone after a failure"
+    assert run.enis_gone == run.instances_gone == 0
+
+
+def test_pages_fetched_are_the_minimum(db, ens_client, emulator):
+    emulator.control.reset(instances=260)
+    state = emulator.control.state()
+    sync(ens_client)
+    log = emulator.control.requests()
+    assert len([e for e in log if e["action"] == "DescribeInstances"]) == math.ceil(260 / 100)
+    assert len([e for e in log if e["action"] == "DescribeNetworkInterfaces"]) == math.ceil(
+        state["network_interfaces"]["total"] / 100
+    )
+
+
+def test_the_worker_stopping_between_pages_fails_the_run_cleanly(db, ens_client, emulator):
+    from eniadmin.inventory.sync import run_sync, start_foreground_sync
+
+    emulator.control.reset(instances=250)
+    run = run_sync(start_foreground_sync(), ens_client, should_stop=lambda: True)
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error_code == "WorkerStopped"
+    assert run.pages_done == 1
+
+
+@pytest.mark.parametrize("status", ["queued", "running"])
+def test_the_database_holds_one_open_run_per_status(db, status):
+    from django.db import IntegrityError, transaction
+
+    SyncRun.objects.create(status=status)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SyncRun.objects.create(status=status)
