@@ -14,6 +14,7 @@ import threading
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from eniadmin.ens.client import EnsClient
@@ -38,10 +39,13 @@ class Worker:
         log.info("Worker %s started", self.name)
         try:
             while not self.stopping.is_set():
+                # A long-lived process must drop connections the database closed or aged out.
+                close_old_connections()
                 self.work_once()
                 self.stopping.wait(tick)
         finally:
             WorkerHeartbeat.objects.filter(worker=self.name).delete()
+            connections.close_all()
             log.info("Worker %s stopped", self.name)
 
     def stop(self) -> None:

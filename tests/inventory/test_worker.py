@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from eniadmin.inventory.models import Instance, SyncRun, WorkerHeartbeat
+from eniadmin.inventory.sync import claim_next_sync, fail_abandoned_runs, queue_sync
+from eniadmin.worker import Worker, queue_sync_when_due
+
+
+def test_the_worker_runs_a_queued_sync_and_writes_a_heartbeat(db, ens_client):
+    run, _ = queue_sync()
+    Worker(ens_client, name="w1").work_once()
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.claimed_by == "w1"
+    assert Instance.objects.count() == 24
+    assert WorkerHeartbeat.objects.alive().filter(worker="w1").exists()
+
+
+def test_only_one_worker_claims_a_run(db):
+    queue_sync()
+    assert claim_next_sync("w1") is not None
+    assert claim_next_sync("w2") is None
+    assert SyncRun.objects.get().claimed_by == "w1"
+
+
+def test_a_run_abandoned_by_a_dead_worker_is_failed_and_the_queue_moves_on(db):
+    stale = timezone.now() - timedelta(minutes=10)
+    SyncRun.objects.create(status="running", progressed_at=stale, claimed_by="dead")
+    queue_sync()
+    assert fail_abandoned_runs() == 1
+    run = claim_next_sync("w1")
+    assert run is not None and run.claimed_by == "w1"
+    assert SyncRun.objects.get(claimed_by="dead").error_code == "WorkerLost"
+
+
+def test_the_periodic_sync_is_queued_when_due(db, settings):
+    settings.INVENTORY_SYNC_SECONDS = 300
+    assert queue_sync_when_due() is not None
+    assert queue_sync_when_due() is None, "one is open already"
+    SyncRun.objects.update(status="succeeded", created_at=timezone.now() - timedelta(minutes=4))
+    assert queue_sync_when_due() is None, "not due yet"
+    SyncRun.objects.update(created_at=timezone.now() - timedelta(minutes=6))
+    assert queue_sync_when_due().trigger == "schedule"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_loop_stops_cleanly_and_removes_its_heartbeat(ens_client):
+    worker = Worker(ens_client, name="w-loop")
+    thread = threading.Thread(target=worker.run, kwargs={"tick": 0.05})
+    thread.start()
+    worker.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert not WorkerHeartbeat.objects.filter(worker="w-loop").exists()
