@@ -42,10 +42,12 @@ class EdgeRegion(models.Model):
     en_name = models.CharField(max_length=128, blank=True)
     area = models.CharField(max_length=64, blank=True)
     province = models.CharField(max_length=64, blank=True)
+    fingerprint = models.CharField(max_length=32, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
     gone_at = models.DateTimeField(null=True, blank=True)
 
     MIRRORED = ("name", "en_name", "area", "province")
+    LINKS = ()
 
     class Meta:
         ordering = ["region_id"]
@@ -75,6 +77,8 @@ class Instance(models.Model):
     security_group_ids = models.TextField(blank=True)
     cloud_created_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # A digest of the MIRRORED values: the sync compares it instead of every column.
+    fingerprint = models.CharField(max_length=32, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
     gone_at = models.DateTimeField(null=True, blank=True)
 
@@ -83,6 +87,7 @@ class Instance(models.Model):
         "vswitch_id", "private_ips", "public_ips", "security_group_ids", "cloud_created_at",
         "expires_at",
     )  # fmt: skip
+    LINKS = ()
 
     objects = InstanceQuerySet.as_manager()
 
@@ -132,14 +137,17 @@ class NetworkInterface(models.Model):
     # InvalidParameter.EniServiceManaged answer and remembers it.
     service_managed = models.BooleanField(default=False)
     status_changed_at = models.DateTimeField(default=timezone.now)
+    fingerprint = models.CharField(max_length=32, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
     gone_at = models.DateTimeField(null=True, blank=True)
 
     MIRRORED = (
-        "name", "description", "region_id", "attached_instance_id", "instance_id", "status",
-        "type", "primary_ip", "primary_ip_type", "mac_address", "network_id", "vswitch_id",
+        "name", "description", "region_id", "attached_instance_id", "status", "type",
+        "primary_ip", "primary_ip_type", "mac_address", "network_id", "vswitch_id",
         "security_group_ids", "private_ips", "ipv6_addresses", "cloud_created_at",
     )  # fmt: skip
+    # Set from attached_instance_id when a row is written, not compared.
+    LINKS = ("instance_id",)
 
     objects = NetworkInterfaceQuerySet.as_manager()
 
