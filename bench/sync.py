@@ -93,7 +93,7 @@ def child(url: str, rounds: int) -> None:
     first, again, writes = [], [], []
     counted: list[str] = []
 
-    def count_writes(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+    def count_writes(execute, sql, params, many, context):
         if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) and any(
             table in sql for table in ("inventory_instance", "inventory_networkinterface")
         ):
