@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
@@ -39,6 +40,8 @@ def instance_list(request: AppRequest) -> HttpResponse:
         "filtered": bool(filters),
         "query_without_page": urlencode(filters),
         "can_request_detach": request.user.has_perm("accounts.request_detach"),
+        # Rows build their ENI links from this: one reverse() per page, not two per row.
+        "eni_url_prefix": reverse("inventory:eni-detail", args=["-"])[:-2],
         "sync": _sync_context(request),
     }
     _attach_eligibility([eni for instance in page for eni in instance.shown_enis] + unattached)
