@@ -70,6 +70,10 @@ class Command(BaseCommand):
             "ENS_ACCESS_KEY_ID": "demo",
             "ENS_ACCESS_KEY_SECRET": "demo-secret",
         }
+        # The worker's first loop finds no sync yet and queues one, so the list fills at once.
+        processes["worker"] = subprocess.Popen(  # noqa: S603
+            [sys.executable, manage, "run_worker"], env=cloud
+        )
         processes["web"] = subprocess.Popen(  # noqa: S603
             [sys.executable, manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env=cloud
         )
