@@ -1,0 +1,78 @@
+"""Where an action comes from (client IP, user agent, correlation id), set once per request or job.
+
+`events.record()` reads it, so callers never pass the request down to the audit code.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest, HttpResponseBase
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT_MAX_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    client_ip: str | None = None
+    user_agent: str = ""
+
+
+_current: ContextVar[AuditContext | None] = ContextVar("audit_context", default=None)
+
+
+def current_context() -> AuditContext:
+    """The context of the running request or job; outside both, a fresh one per event."""
+    return _current.get() or AuditContext()
+
+
+@contextmanager
+def audit_context(context: AuditContext) -> Iterator[AuditContext]:
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def job_context(name: str) -> Iterator[AuditContext]:
+    """Give every event of one worker job or command the same correlation id, no IP or agent."""
+    with audit_context(AuditContext()) as context:
+        # The log line ties the job's name to its events, which store only the correlation id.
+        logger.info("job %s started, audit correlation id %s", name, context.correlation_id)
+        yield context
+
+
+def client_ip_of(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR is the only address we can trust today. Behind a reverse proxy it is the
+    # proxy's; honouring X-Forwarded-For needs a setting naming the trusted proxies, which will
+    # come with the deployment work (never trust the header from arbitrary clients).
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+    except ValueError:
+        return None
+
+
+class AuditContextMiddleware:
+    """Bind an audit context to each request: a new correlation id, the client IP and agent."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        context = AuditContext(
+            client_ip=client_ip_of(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH],
+        )
+        with audit_context(context):
+            return self.get_response(request)
