@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from eniadmin.audit.context import job_context
 from eniadmin.ens.client import EnsClient
 from eniadmin.inventory.models import HEARTBEAT_SECONDS, SyncRun, WorkerHeartbeat
 from eniadmin.inventory.sync import claim_next_sync, queue_sync, run_sync
@@ -54,10 +55,12 @@ class Worker:
     def work_once(self) -> None:
         self.beat()
         queue_sync_when_due()
-        run = claim_next_sync(self.name)
+        with job_context(f"claim by {self.name}"):
+            run = claim_next_sync(self.name)
         if run is not None:
             log.info("Worker %s runs sync #%s", self.name, run.pk)
-            run_sync(run, self.client, should_stop=self.stopping.is_set, on_progress=self.beat)
+            with job_context(f"sync #{run.pk}"):
+                run_sync(run, self.client, should_stop=self.stopping.is_set, on_progress=self.beat)
 
     def beat(self, *_: object) -> None:
         now = timezone.now()
@@ -74,5 +77,6 @@ def queue_sync_when_due() -> SyncRun | None:
     due = timezone.now() - timedelta(seconds=settings.INVENTORY_SYNC_SECONDS)
     if latest is not None and latest.created_at > due:
         return None
-    run, _ = queue_sync(trigger=SyncRun.Trigger.SCHEDULE)
+    with job_context("scheduled sync"):
+        run, _ = queue_sync(trigger=SyncRun.Trigger.SCHEDULE)
     return run

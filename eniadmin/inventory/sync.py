@@ -23,6 +23,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Model, OuterRef, Subquery
 from django.utils import timezone
 
+from eniadmin.audit.events import record
+from eniadmin.audit.models import Action
 from eniadmin.ens import resources
 from eniadmin.ens.client import EnsClient
 from eniadmin.ens.errors import EnsError
@@ -71,6 +73,11 @@ def queue_sync(
     try:
         with transaction.atomic():
             run = SyncRun.objects.create(requested_by=requested_by, trigger=trigger)
+            record(
+                Action.SYNC_REQUESTED,
+                actor=requested_by,
+                comment=f"Sync #{run.pk} queued ({run.get_trigger_display()}).",
+            )
     except IntegrityError:  # another process queued one in between
         return SyncRun.objects.get(status=SyncRun.Status.QUEUED), False
     return run, True
@@ -90,6 +97,8 @@ def claim_next_sync(worker: str) -> SyncRun | None:
             claimed = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
                 status=SyncRun.Status.RUNNING, started_at=now, progressed_at=now, claimed_by=worker
             )
+            if claimed:
+                record(Action.SYNC_STARTED, comment=f"Sync #{run.pk} started by {worker}.")
     except IntegrityError:  # another worker started a run in between
         return None
     if not claimed:
@@ -100,23 +109,39 @@ def claim_next_sync(worker: str) -> SyncRun | None:
 
 def fail_abandoned_runs() -> int:
     cutoff = timezone.now() - timezone.timedelta(seconds=ABANDONED_AFTER_SECONDS)
-    return SyncRun.objects.filter(status=SyncRun.Status.RUNNING, progressed_at__lt=cutoff).update(
-        status=SyncRun.Status.FAILED,
-        finished_at=timezone.now(),
-        error_code="WorkerLost",
-        error_message="The worker running this sync stopped answering; the next sync starts over.",
-    )
+    failed = 0
+    for run in SyncRun.objects.filter(status=SyncRun.Status.RUNNING, progressed_at__lt=cutoff):
+        with transaction.atomic():
+            taken = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+                status=SyncRun.Status.FAILED,
+                finished_at=timezone.now(),
+                error_code="WorkerLost",
+                error_message=(
+                    "The worker running this sync stopped answering; the next sync starts over."
+                ),
+            )
+            if taken:
+                record(
+                    Action.SYNC_FAILED,
+                    outcome="WorkerLost",
+                    comment=f"Sync #{run.pk}: its worker {run.claimed_by} stopped answering.",
+                )
+                failed += 1
+    return failed
 
 
 def start_foreground_sync() -> SyncRun:
     now = timezone.now()
-    return SyncRun.objects.create(
-        status=SyncRun.Status.RUNNING,
-        trigger=SyncRun.Trigger.COMMAND,
-        started_at=now,
-        progressed_at=now,
-        claimed_by="sync_inventory",
-    )
+    with transaction.atomic():
+        run = SyncRun.objects.create(
+            status=SyncRun.Status.RUNNING,
+            trigger=SyncRun.Trigger.COMMAND,
+            started_at=now,
+            progressed_at=now,
+            claimed_by="sync_inventory",
+        )
+        record(Action.SYNC_STARTED, comment=f"Sync #{run.pk} started in the foreground.")
+    return run
 
 
 def run_sync(
@@ -146,7 +171,9 @@ def run_sync(
         raise
     run.status = SyncRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
-    run.save()
+    with transaction.atomic():
+        run.save()
+        record(Action.SYNC_FINISHED, after=_counts(run), comment=f"Sync #{run.pk} finished.")
     return run
 
 
@@ -156,8 +183,43 @@ def _finish_failed(run: SyncRun, code: str, message: str, request_id: str) -> Sy
     run.error_code = code
     run.error_message = message
     run.error_request_id = request_id
-    run.save()
+    with transaction.atomic():
+        run.save()
+        record(
+            Action.SYNC_FAILED,
+            outcome=code,
+            request_id=request_id,
+            after=_counts(run),
+            comment=f"Sync #{run.pk} failed: {message}",
+        )
     return run
+
+
+def _counts(run: SyncRun) -> dict[str, int]:
+    return {
+        "pages_done": run.pages_done,
+        "instances_created": run.instances_created,
+        "instances_updated": run.instances_updated,
+        "instances_gone": run.instances_gone,
+        "enis_created": run.enis_created,
+        "enis_updated": run.enis_updated,
+        "enis_gone": run.enis_gone,
+    }
+
+
+def _record_changes(changes: list[Change]) -> None:
+    """What the sync saw change in the cloud. The dashboard's own detaches are followed by the
+    detach workflow, which updates the mirror first, so a change found here came from outside."""
+    for change in changes:
+        record(
+            Action.EXTERNAL_CHANGE,
+            eni_id=change.resource_id if change.kind == "eni" else "",
+            instance_id=change.instance_id,
+            region_id=change.region_id,
+            before=change.before,
+            after=change.after,
+            comment=f"The inventory sync saw this {change.kind} change in ENS.",
+        )
 
 
 class _Walk:
@@ -186,6 +248,7 @@ class _Walk:
             self.seen_instances.update(item.instance_id for item in page.items)
             with transaction.atomic():
                 result = _upsert_instances(page.items, self.now)
+                _record_changes(result.changes)
                 self.run.instances_created += result.created
                 self.run.instances_updated += result.updated
                 self._progress()
@@ -201,6 +264,7 @@ class _Walk:
             self.seen_enis.update(item.eni_id for item in page.items)
             with transaction.atomic():
                 result = _upsert_network_interfaces(page.items, self.now)
+                _record_changes(result.changes)
                 self.run.enis_created += result.created
                 self.run.enis_updated += result.updated
                 self._progress()
@@ -497,15 +561,25 @@ def _fingerprint(values: dict[str, object]) -> str:
 
 
 def _mark_gone(model: type[Model], key: str, seen: set[str], now: datetime) -> int:
+    """Mark the rows ENS no longer lists, and record each as an external change."""
     vanished = [
-        pk
-        for pk, resource_id in model.objects.filter(gone_at__isnull=True)
-        .values_list("pk", key)
+        (pk, resource_id, region_id)
+        for pk, resource_id, region_id in model.objects.filter(gone_at__isnull=True)
+        .values_list("pk", key, "region_id")
         .iterator(chunk_size=2000)
         if resource_id not in seen
     ]
     for start in range(0, len(vanished), GONE_BATCH):
-        model.objects.filter(pk__in=vanished[start : start + GONE_BATCH]).update(
-            gone_at=now, changed_at=now
-        )
+        batch = vanished[start : start + GONE_BATCH]
+        model.objects.filter(pk__in=[pk for pk, _, _ in batch]).update(gone_at=now, changed_at=now)
+        for _, resource_id, region_id in batch:
+            record(
+                Action.EXTERNAL_CHANGE,
+                eni_id=resource_id if model is NetworkInterface else "",
+                instance_id=resource_id if model is Instance else "",
+                region_id=region_id,
+                before={"listed": True},
+                after={"listed": False},
+                comment="ENS no longer lists it; the inventory marks it gone.",
+            )
     return len(vanished)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from eniadmin.audit.models import AuditEvent
 from eniadmin.http import AppRequest
 from eniadmin.inventory import eligibility
 from eniadmin.inventory.forms import InventoryFilterForm
@@ -135,6 +136,12 @@ def _sync_context(request: AppRequest) -> dict[str, object]:
 @require_GET
 @permission_required("accounts.browse", raise_exception=True)
 def eni_detail(request: AppRequest, eni_id: str) -> HttpResponse:
+    """The ENI's current state and its timeline: every audit event about it, oldest first."""
     eni = get_object_or_404(NetworkInterface.objects.select_related("instance"), eni_id=eni_id)
     blockers = eligibility.detach_blockers(eligibility.mirror_state(eni))
-    return render(request, "inventory/eni_detail.html", {"eni": eni, "blockers": blockers})
+    events = AuditEvent.objects.for_eni(eni.eni_id)
+    return render(
+        request,
+        "inventory/eni_detail.html",
+        {"eni": eni, "blockers": blockers, "events": events},
+    )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from eniadmin.audit.context import job_context
 from eniadmin.ens.client import EnsClient
 from eniadmin.ens.errors import EnsConfigurationError
 from eniadmin.inventory.models import SyncRun
@@ -17,7 +18,8 @@ class Command(BaseCommand):
             client = EnsClient.from_settings(settings)
         except EnsConfigurationError as error:
             raise CommandError(str(error)) from None
-        run = run_sync(start_foreground_sync(), client, on_progress=self.show_progress)
+        with job_context("sync_inventory"):
+            run = run_sync(start_foreground_sync(), client, on_progress=self.show_progress)
         self.stdout.write("")
         if run.status == SyncRun.Status.FAILED:
             raise CommandError(
