@@ -246,12 +246,10 @@ class _Walk:
                 enis = NetworkInterface.objects.present().count()
                 self.run.pages_expected = self.instance_pages + math.ceil(enis / page.page_size)
             self.seen_instances.update(item.instance_id for item in page.items)
-            with transaction.atomic():
-                result = _upsert_instances(page.items, self.now)
-                _record_changes(result.changes)
-                self.run.instances_created += result.created
-                self.run.instances_updated += result.updated
-                self._progress()
+            result = _upsert_instances(page.items, self.now)
+            self.run.instances_created += result.created
+            self.run.instances_updated += result.updated
+            self._progress()
 
     def network_interfaces(
         self, pages: Iterable[resources.Page[resources.NetworkInterface]]
@@ -262,12 +260,10 @@ class _Walk:
                 self.run.pages_expected = self.instance_pages + _page_count(page)
                 first = False
             self.seen_enis.update(item.eni_id for item in page.items)
-            with transaction.atomic():
-                result = _upsert_network_interfaces(page.items, self.now)
-                _record_changes(result.changes)
-                self.run.enis_created += result.created
-                self.run.enis_updated += result.updated
-                self._progress()
+            result = _upsert_network_interfaces(page.items, self.now)
+            self.run.enis_created += result.created
+            self.run.enis_updated += result.updated
+            self._progress()
         with transaction.atomic():
             _link_late_instances()
 
@@ -345,21 +341,20 @@ def _spaced(values: Iterable[str]) -> str:
 
 
 def _upsert_regions(regions: list[resources.EnsRegion], now: datetime) -> None:
-    with transaction.atomic():
-        _apply(
-            EdgeRegion,
-            {
-                region.region_id: {
-                    "name": region.name,
-                    "en_name": region.en_name,
-                    "area": region.area,
-                    "province": region.province,
-                }
-                for region in regions
-            },
-            "region_id",
-            now,
-        )
+    _apply(
+        EdgeRegion,
+        {
+            region.region_id: {
+                "name": region.name,
+                "en_name": region.en_name,
+                "area": region.area,
+                "province": region.province,
+            }
+            for region in regions
+        },
+        "region_id",
+        now,
+    )
 
 
 def _upsert_instances(items: list[resources.Instance], now: datetime) -> PageResult:
@@ -453,7 +448,9 @@ def _apply(
     """Create the new rows, update the changed ones, leave the rest untouched.
 
     Rows are compared by a fingerprint of their mirrored values: one narrow query per page
-    instead of reading and converting every column of every row.
+    instead of reading and converting every column of every row. The comparison runs outside
+    any transaction; only a page with something to write takes the write lock, and its rows,
+    their audit events and nothing else commit together.
     """
     existing = {
         resource_id: (pk, fingerprint, gone_at)
@@ -475,17 +472,21 @@ def _apply(
             updated.changed_at = now
             updated.gone_at = None
             to_update.append(updated)
-    if to_update and watched:
-        result.changes = _changes(model, key, to_update, watched, on_status_change, now)
-    if before_write and (to_create or to_update):
-        before_write([*to_create, *to_update])
-    if to_create:
-        model.objects.bulk_create(to_create, batch_size=500)
-    if to_update:
-        fields = [*model.MIRRORED, *model.LINKS, "fingerprint", "changed_at", "gone_at"]
-        if on_status_change:
-            fields.append(on_status_change)
-        _update_rows(model, to_update, fields)
+    if not to_create and not to_update:
+        return result
+    with transaction.atomic():
+        if to_update and watched:
+            result.changes = _changes(model, key, to_update, watched, on_status_change, now)
+            _record_changes(result.changes)
+        if before_write:
+            before_write([*to_create, *to_update])
+        if to_create:
+            model.objects.bulk_create(to_create, batch_size=500)
+        if to_update:
+            fields = [*model.MIRRORED, *model.LINKS, "fingerprint", "changed_at", "gone_at"]
+            if on_status_change:
+                fields.append(on_status_change)
+            _update_rows(model, to_update, fields)
     result.created, result.updated = len(to_create), len(to_update)
     return result
 
