@@ -11,7 +11,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint test-sqlite test-postgres venv
+.PHONY: demo test lint test-sqlite test-postgres venv screenshots
 
 venv: $(INSTALLED)
 
@@ -43,3 +43,7 @@ test-postgres: $(INSTALLED)
 	fi
 
 test: lint test-sqlite test-postgres
+
+# Refresh the images in docs/screenshots/ from the browser tests.
+screenshots: $(INSTALLED)
+	SCREENSHOTS=1 DATABASE_URL=sqlite:///:memory: $(BIN)/pytest tests/browser $(PYTEST_ARGS)

@@ -85,6 +85,10 @@ def cloud_settings(settings, emulator):
 
 
 def screenshot(page, name: str) -> None:
+    """Refresh docs/screenshots/ only when asked (make screenshots): every run would otherwise
+    rewrite committed images that differ by a clock or a random id."""
+    if os.environ.get("SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
