@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 
 import pytest
-from django.contrib.auth.models import User
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group, User
 
 from eniadmin.accounts.roles import Role, set_roles
 from eniadmin.ens.client import EnsClient, RetryPolicy
 from eniadmin.ens.emulator.server import EmulatorServer
 
 
+def ensure_role_groups() -> None:
+    """Recreate the role groups if a transactional test's flush removed them.
+
+    They come from data migrations, and flushing the tables between transactional tests drops
+    such rows; the migrations' own functions put them back exactly as they were.
+    """
+    if Group.objects.filter(name__in=Role.labels).count() == len(Role):
+        return
+    roles = importlib.import_module("eniadmin.accounts.migrations.0002_roles")
+    request_sync = importlib.import_module("eniadmin.accounts.migrations.0003_request_sync")
+    roles.create_roles(django_apps, None)
+    request_sync.grant(django_apps, None)
+
+
 def make_user(username: str, *roles: Role) -> User:
+    ensure_role_groups()
     user = User.objects.create_user(username=username, password=f"{username}-pass-4829")
     set_roles(user, list(roles))
     return user

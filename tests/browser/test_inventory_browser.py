@@ -10,9 +10,8 @@ from eniadmin.inventory.models import Instance
 from tests.browser.conftest import screenshot
 from tests.conftest import make_user
 
-# serialized_rollback: a transactional test flushes the tables, and with them the role groups
-# that a data migration created; this puts them back for the next test.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# The live server reads the database from another thread: the test's data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def wait_for_query(page, text: str) -> None:
