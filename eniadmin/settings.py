@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "eniadmin.accounts",
     "eniadmin.audit",
     "eniadmin.inventory",
+    "eniadmin.detach",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "eniadmin.accounts.context_processors.roles",
                 "eniadmin.inventory.context_processors.fleet_status",
+                "eniadmin.detach.context_processors.review_queue",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -133,6 +135,25 @@ ENS_READ_TIMEOUT = env.float("ENS_READ_TIMEOUT", default=15.0)
 
 # Seconds between the worker's scheduled inventory syncs.
 INVENTORY_SYNC_SECONDS = env.int("INVENTORY_SYNC_SECONDS", default=300)
+
+# The detach workflow, in seconds: how long a pending request waits for a decision, how long an
+# approved one waits for the worker, how long an ENI may stay Detaching before the request is
+# stuck, and how often at most the cloud is asked about one ENI whatever the number of watchers.
+DETACH_REQUEST_TTL = env.int("DETACH_REQUEST_TTL", default=24 * 60 * 60)
+DETACH_EXECUTE_WINDOW = env.int("DETACH_EXECUTE_WINDOW", default=15 * 60)
+DETACH_STUCK_AFTER = env.int("DETACH_STUCK_AFTER", default=5 * 60)
+ENS_REFRESH_SECONDS = env.float("ENS_REFRESH_SECONDS", default=2.0)
+
+# E-mail: EMAIL_URL (smtp://user:password@host:587, smtp+tls://…) wins; otherwise EMAIL_BACKEND,
+# the console by default. SITE_URL makes the links in e-mails absolute.
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = env.str(
+        "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+    )
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="eniadmin@localhost")
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # Audit events older than this are purged by `manage.py purge_audit`; never less than 180.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)

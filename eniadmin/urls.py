@@ -13,6 +13,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", include("eniadmin.audit.urls")),
+    path("detach/", include("eniadmin.detach.urls")),
     path("", include("eniadmin.inventory.urls")),
     path("admin/", admin.site.urls),
 ]

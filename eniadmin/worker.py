@@ -18,6 +18,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from eniadmin.audit.context import job_context
+from eniadmin.detach.workflow import run_detach_work
 from eniadmin.ens.client import EnsClient
 from eniadmin.inventory.models import HEARTBEAT_SECONDS, SyncRun, WorkerHeartbeat
 from eniadmin.inventory.sync import claim_next_sync, queue_sync, run_sync
@@ -54,6 +55,9 @@ class Worker:
 
     def work_once(self) -> None:
         self.beat()
+        # Before the sync: a long sync must not hold up a detach someone is watching.
+        with job_context(f"detach work by {self.name}"):
+            run_detach_work(client=self.client, worker=self.name)
         queue_sync_when_due()
         with job_context(f"claim by {self.name}"):
             run = claim_next_sync(self.name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eniadmin.ens.client import EnsClient
 from eniadmin.inventory.models import EniStatus, EniType, InstanceStatus, NetworkInterface
 
 
@@ -23,6 +24,18 @@ class DetachState:
     service_managed: bool = False
     gone: bool = False
     has_open_request: bool = False
+    # A new request offered as the remedy for a stuck one: the ENI is still Detaching, and the
+    # documented remedy is to issue the detach again.
+    retrying_stuck: bool = False
+
+    def facts(self) -> dict[str, str]:
+        """The live facts a detach decision rests on: a change in any of them voids it."""
+        return {
+            "eni_status": self.eni_status,
+            "eni_type": self.eni_type,
+            "attached_instance_id": self.attached_instance_id,
+            "instance_status": self.instance_status,
+        }
 
 
 def detach_blockers(state: DetachState) -> list[str]:
@@ -36,10 +49,11 @@ def detach_blockers(state: DetachState) -> list[str]:
         reasons.append(
             f"Its type is {state.eni_type or 'unknown'}; only Secondary can be detached."
         )
-    if state.eni_status != EniStatus.IN_USE:
+    stuck_again = state.retrying_stuck and state.eni_status == EniStatus.DETACHING
+    if state.eni_status != EniStatus.IN_USE and not stuck_again:
         reasons.append(f"Its status is {state.eni_status or 'unknown'}; it must be InUse.")
     if not state.attached_instance_id:
-        if state.eni_status == EniStatus.IN_USE:
+        if state.eni_status == EniStatus.IN_USE or stuck_again:
             reasons.append("It is not attached to any instance.")
     elif state.instance_status != InstanceStatus.STOPPED:
         status = state.instance_status or "unknown to the dashboard"
@@ -65,4 +79,32 @@ def mirror_state(eni: NetworkInterface, *, has_open_request: bool = False) -> De
         service_managed=eni.service_managed,
         gone=eni.gone_at is not None,
         has_open_request=has_open_request,
+    )
+
+
+def fresh_state(
+    client: EnsClient,
+    eni_id: str,
+    *,
+    service_managed: bool = False,
+    has_open_request: bool = False,
+    retrying_stuck: bool = False,
+) -> DetachState:
+    """The state read from ENS now, by id: DescribeNetworkInterfaces, then DescribeInstances.
+
+    ENS never says whether an ENI is service-managed, so that comes from the mirror. Raises the
+    client's EnsError when ENS cannot be read.
+    """
+    eni = client.get_network_interface(eni_id)
+    if eni is None:
+        return DetachState("", "", "", "", service_managed=service_managed, gone=True)
+    instance = client.get_instance(eni.instance_id) if eni.instance_id else None
+    return DetachState(
+        eni_status=eni.status,
+        eni_type=eni.type,
+        attached_instance_id=eni.instance_id,
+        instance_status=instance.status if instance else "",
+        service_managed=service_managed,
+        has_open_request=has_open_request,
+        retrying_stuck=retrying_stuck,
     )

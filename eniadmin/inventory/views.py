@@ -84,7 +84,8 @@ def _filtered(filters: dict[str, str]) -> tuple[QuerySet[Instance], QuerySet[Net
         enis = enis.filter(eni_match | Q(instance__in=Instance.objects.filter(instance_match)))
     if filters.get("eni_status") or filters.get("eni_type"):
         instances = instances.filter(Exists(enis.filter(instance=OuterRef("pk"))))
-    shown = enis.order_by("type", "eni_id")
+    # Detach's requests arrive through its reverse relation: the mirror never imports detach.
+    shown = enis.order_by("type", "eni_id").prefetch_related("detach_requests")
     instances = instances.order_by("region_id", "instance_id").prefetch_related(
         Prefetch("interfaces", queryset=shown, to_attr="shown_enis")
     )
@@ -93,7 +94,13 @@ def _filtered(filters: dict[str, str]) -> tuple[QuerySet[Instance], QuerySet[Net
 
 def _attach_eligibility(enis: list[NetworkInterface]) -> None:
     for eni in enis:
-        eni.detach_blockers = eligibility.detach_blockers(eligibility.mirror_state(eni))
+        eni.detach_blockers = eligibility.detach_blockers(
+            eligibility.mirror_state(eni, has_open_request=_has_open_request(eni))
+        )
+
+
+def _has_open_request(eni: NetworkInterface) -> bool:
+    return any(item.is_open for item in eni.detach_requests.all())
 
 
 @require_GET
@@ -137,11 +144,21 @@ def _sync_context(request: AppRequest) -> dict[str, object]:
 @permission_required("accounts.browse", raise_exception=True)
 def eni_detail(request: AppRequest, eni_id: str) -> HttpResponse:
     """The ENI's current state and its timeline: every audit event about it, oldest first."""
-    eni = get_object_or_404(NetworkInterface.objects.select_related("instance"), eni_id=eni_id)
-    blockers = eligibility.detach_blockers(eligibility.mirror_state(eni))
+    eni = get_object_or_404(
+        NetworkInterface.objects.select_related("instance").prefetch_related("detach_requests"),
+        eni_id=eni_id,
+    )
+    blockers = eligibility.detach_blockers(
+        eligibility.mirror_state(eni, has_open_request=_has_open_request(eni))
+    )
     events = AuditEvent.objects.for_eni(eni.eni_id)
     return render(
         request,
         "inventory/eni_detail.html",
-        {"eni": eni, "blockers": blockers, "events": events},
+        {
+            "eni": eni,
+            "blockers": blockers,
+            "events": events,
+            "can_request_detach": request.user.has_perm("accounts.request_detach"),
+        },
     )

@@ -159,7 +159,8 @@ def test_eligibility_reasons_are_visible_for_each_rule(client, operator, synced)
     assert "Its status is Available; it must be InUse." in reasons_for(html, available)
     candidate = synced["detach_candidates"][0]
     assert reasons_for(html, candidate) == ""
-    assert f'href="{reverse("inventory:eni-detail", args=[candidate])}">Detach…</a>' in html
+    # The Detach control opens the request's confirmation step (the detach app provides it).
+    assert f'href="{reverse("detach:request-create")}?eni={candidate}">Detach…</a>' in html
     assert f'aria-describedby="why-{synced["primary_on_stopped_instance"][0]}"' in html
 
 

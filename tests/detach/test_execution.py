@@ -1,0 +1,267 @@
+"""The worker's side: errors from the call, unclear outcomes, dead workers, expiry and stuck."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from eniadmin.audit.models import AuditEvent
+from eniadmin.detach import workflow
+from eniadmin.detach.models import DetachRequest
+from eniadmin.ens.client import EnsClient
+from eniadmin.ens.errors import EnsError
+from eniadmin.inventory.models import NetworkInterface
+from tests.detach.conftest import approved_request, detach_calls, open_request
+
+
+def _work(client) -> None:
+    workflow.run_detach_work(client=client, worker="w1")
+
+
+def _failed(detach_request: DetachRequest) -> DetachRequest:
+    detach_request.refresh_from_db()
+    assert detach_request.status == "failed", detach_request.status
+    return detach_request
+
+
+def test_no_permission_names_the_missing_ram_action(
+    candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    emulator.control.add_key("limited", "limited-secret", deny=["DetachNetworkInterface"])
+    limited = EnsClient(
+        endpoint=emulator.url, access_key_id="limited", access_key_secret="limited-secret"
+    )
+    _work(limited)
+    failed = _failed(detach_request)
+    assert failed.error_code == "NoPermission"
+    assert "ens:DetachNetworkInterface" in failed.error_message
+    assert failed.error_request_id == detach_calls(emulator)[0]["request_id"]
+    event = AuditEvent.objects.get(action="detach_failed")
+    assert (event.outcome, event.request_id) == ("NoPermission", failed.error_request_id)
+    assert AuditEvent.objects.filter(action="cloud_error", outcome="NoPermission").exists()
+
+
+def test_an_interface_error_is_resolved_by_reading_and_reported(
+    candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    emulator.control.set_faults(
+        [{"kind": "interface_error", "action": "DetachNetworkInterface", "count": 1}]
+    )
+    _work(ens_client)
+    failed = _failed(detach_request)
+    assert failed.error_code == "ens.interface.error"
+    assert "internal error" in failed.error_message
+    assert failed.error_request_id
+    assert len(detach_calls(emulator)) == 1
+
+
+def test_a_service_managed_answer_is_learned(fleet, operator, approver, ens_client, emulator):
+    eni = NetworkInterface.objects.get(eni_id=fleet["service_managed"][0])
+    detach_request = approved_request(eni, operator, approver, ens_client)
+    _work(ens_client)
+    failed = _failed(detach_request)
+    assert failed.error_code == "InvalidParameter.EniServiceManaged"
+    assert "managed by a cloud service" in failed.error_message
+    assert NetworkInterface.objects.get(pk=eni.pk).service_managed
+    assert AuditEvent.objects.filter(action="service_managed_learned", eni_id=eni.eni_id).exists()
+    with pytest.raises(workflow.DetachRefused, match="managed by a cloud service"):
+        open_request(NetworkInterface.objects.get(pk=eni.pk), operator, ens_client)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ("instance", "InvalidOperation.InvalidEnsStatus"),
+        ("eni", "InvalidOperation.InvalidEniStatus"),
+    ],
+)
+def test_a_state_change_during_the_call_is_reported_with_its_code(
+    change, code, candidate, operator, approver, ens_client, emulator
+):
+    """The state changes after the worker's fresh read, while the call is on its way."""
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    emulator.control.set_faults(
+        [{"kind": "latency", "ms": 400, "action": "DetachNetworkInterface"}]
+    )
+
+    def change_state() -> None:
+        if change == "instance":
+            emulator.control.set_instance_status(candidate.attached_instance_id, "Running")
+        else:
+            emulator.control.change_eni(candidate.eni_id, status="Available")
+
+    timer = threading.Timer(0.2, change_state)
+    timer.start()
+    _work(ens_client)
+    timer.join()
+    failed = _failed(detach_request)
+    assert failed.error_code == code
+    assert failed.error_message == EnsError(code=code, message="").operator_message
+    assert failed.error_request_id
+
+
+def test_a_dropped_answer_after_the_detach_is_resolved_as_gone_through(
+    candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    emulator.control.set_faults(
+        [{"kind": "drop", "when": "after", "action": "DetachNetworkInterface", "count": 1}]
+    )
+    _work(ens_client)
+    detach_request.refresh_from_db()
+    assert detach_request.status == "detaching"
+    time.sleep(0.35)
+    _work(ens_client)
+    detach_request.refresh_from_db()
+    assert detach_request.status == "succeeded"
+    assert len(detach_calls(emulator)) == 1
+    event = AuditEvent.objects.get(action="detach_submitted")
+    assert "went through" in event.comment
+
+
+def test_a_dropped_request_before_the_detach_fails_without_a_second_call(
+    candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    emulator.control.set_faults(
+        [{"kind": "drop", "when": "before", "action": "DetachNetworkInterface", "count": 1}]
+    )
+    _work(ens_client)
+    failed = _failed(detach_request)
+    assert failed.error_code == "Client.OutcomeUnknown"
+    assert "did not go through" in failed.error_message
+    assert "not sent again" in failed.error_message
+    _work(ens_client)
+    assert len(detach_calls(emulator)) == 1
+
+
+def _abandon(detach_request: DetachRequest, *, called: bool) -> None:
+    """What a worker killed after its claim leaves behind."""
+    long_ago = timezone.now() - timedelta(minutes=5)
+    DetachRequest.objects.filter(pk=detach_request.pk).update(
+        status="submitting",
+        claimed_by="dead-worker",
+        submitted_at=long_ago,
+        called_at=long_ago if called else None,
+    )
+
+
+def test_a_worker_killed_between_claim_and_call_is_finished_by_the_next(
+    candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    _abandon(detach_request, called=False)
+    _work(ens_client)
+    detach_request.refresh_from_db()
+    assert (detach_request.status, detach_request.claimed_by) == ("detaching", "w1")
+    assert len(detach_calls(emulator)) == 1
+
+
+def test_a_worker_killed_between_call_and_record_is_resolved_by_reading(
+    candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    ens_client.detach_network_interface(candidate.eni_id)  # the dead worker's call
+    _abandon(detach_request, called=True)
+    _work(ens_client)
+    detach_request.refresh_from_db()
+    assert detach_request.status in ("detaching", "succeeded")
+    assert len(detach_calls(emulator)) == 1, "never sent a second time"
+
+
+def test_a_worker_killed_after_marking_the_call_that_never_left_fails_cleanly(
+    candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    _abandon(detach_request, called=True)
+    _work(ens_client)
+    failed = _failed(detach_request)
+    assert "did not go through" in failed.error_message
+    assert detach_calls(emulator) == []
+
+
+def test_a_live_submission_is_not_taken_over(candidate, operator, approver, ens_client, emulator):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    DetachRequest.objects.filter(pk=detach_request.pk).update(
+        status="submitting", claimed_by="busy", submitted_at=timezone.now()
+    )
+    _work(ens_client)
+    detach_request.refresh_from_db()
+    assert detach_request.status == "submitting"
+    assert detach_calls(emulator) == []
+
+
+def test_pending_requests_expire_after_the_ttl(
+    candidate, operator, ens_client, settings, time_machine
+):
+    settings.DETACH_REQUEST_TTL = 3600
+    detach_request = open_request(candidate, operator, ens_client)
+    time_machine.move_to(timezone.now() + timedelta(minutes=59))
+    assert workflow.expire_detach_requests() == 0
+    time_machine.move_to(timezone.now() + timedelta(minutes=2))
+    assert workflow.expire_detach_requests() == 1
+    detach_request.refresh_from_db()
+    assert detach_request.status == "expired"
+    assert "DETACH_REQUEST_TTL" in AuditEvent.objects.get(action="detach_expired").comment
+
+
+def test_approved_requests_not_executed_in_the_window_expire(
+    candidate, operator, approver, ens_client, emulator, settings, time_machine
+):
+    settings.DETACH_EXECUTE_WINDOW = 900
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    time_machine.move_to(timezone.now() + timedelta(minutes=16))
+    _work(ens_client)
+    detach_request.refresh_from_db()
+    assert detach_request.status == "expired"
+    assert detach_calls(emulator) == []
+    event = AuditEvent.objects.get(action="detach_expired")
+    assert event.on_behalf_of_name == "arthur" and "DETACH_EXECUTE_WINDOW" in event.comment
+
+
+def test_a_detach_that_stays_detaching_becomes_stuck_with_the_remedy(
+    client, fleet, operator, approver, ens_client, emulator, settings
+):
+    eni = NetworkInterface.objects.get(eni_id=fleet["stuck_on_detach"][0])
+    detach_request = approved_request(eni, operator, approver, ens_client)
+    _work(ens_client)
+    detach_request.refresh_from_db()
+    assert detach_request.status == "detaching"
+    settings.DETACH_STUCK_AFTER = 0
+    _work(ens_client)
+    detach_request.refresh_from_db()
+    assert detach_request.status == "stuck"
+    assert AuditEvent.objects.get(action="detach_stuck").outcome == "stuck"
+
+    client.force_login(operator)
+    html = client.get(reverse("detach:request-detail", args=[detach_request.pk])).content.decode()
+    assert "issue the detach again, then restart the instance" in html
+    assert f'name="remedy_for" value="{detach_request.pk}"' in html
+
+    remedy = workflow.request_detach(
+        eni=NetworkInterface.objects.get(pk=eni.pk),
+        requester=operator,
+        reason="Issuing the detach again as documented.",
+        client=ens_client,
+        remedy_for=detach_request,
+    )
+    assert remedy.status == "pending" and remedy.snapshot["eni_status"] == "Detaching"
+
+
+def test_the_refresh_is_coalesced_between_workers(
+    candidate, operator, approver, ens_client, other_client, emulator, settings
+):
+    settings.ENS_REFRESH_SECONDS = 60
+    approved_request(candidate, operator, approver, ens_client)
+    _work(ens_client)
+    emulator.control.clear_requests()
+    for client in (ens_client, other_client, ens_client):
+        workflow.run_detach_work(client=client, worker="wx")
+    assert emulator.control.requests("DescribeNetworkInterfaces") == []
