@@ -68,15 +68,19 @@ def emulator() -> Iterator[EmulatorServer]:
         yield server
 
 
-@pytest.fixture
-def ens_client(emulator: EmulatorServer) -> Iterator[EnsClient]:
+def emulator_client(emulator: EmulatorServer) -> EnsClient:
     """Our client pointed at the emulator, retrying quickly."""
-    client = EnsClient(
+    return EnsClient(
         endpoint=emulator.url,
         access_key_id=emulator.access_key_id,
         access_key_secret=emulator.access_key_secret,
         read_timeout=5,
         retry=RetryPolicy(base_delay=0.01, max_delay=0.05),
     )
+
+
+@pytest.fixture
+def ens_client(emulator: EmulatorServer) -> Iterator[EnsClient]:
+    client = emulator_client(emulator)
     yield client
     client.close()

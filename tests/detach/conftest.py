@@ -10,10 +10,10 @@ from django.contrib.auth.models import User
 from eniadmin.accounts.roles import Role
 from eniadmin.detach import workflow
 from eniadmin.detach.models import DetachRequest
-from eniadmin.ens.client import EnsClient, RetryPolicy
+from eniadmin.ens.client import EnsClient
 from eniadmin.inventory.models import NetworkInterface, SyncRun
 from eniadmin.inventory.sync import run_sync, start_foreground_sync
-from tests.conftest import make_user
+from tests.conftest import emulator_client, make_user
 
 REASON = "Freeing the interface for the new appliance."
 
@@ -52,13 +52,7 @@ def second_approver(db) -> User:
 @pytest.fixture
 def other_client(emulator) -> Iterator[EnsClient]:
     """A second client, as a second worker process would have."""
-    client = EnsClient(
-        endpoint=emulator.url,
-        access_key_id=emulator.access_key_id,
-        access_key_secret=emulator.access_key_secret,
-        read_timeout=5,
-        retry=RetryPolicy(base_delay=0.01, max_delay=0.05),
-    )
+    client = emulator_client(emulator)
     yield client
     client.close()
 
