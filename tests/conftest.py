@@ -84,3 +84,12 @@ def ens_client(emulator: EmulatorServer) -> Iterator[EnsClient]:
     client = emulator_client(emulator)
     yield client
     client.close()
+
+
+@pytest.fixture
+def cloud_settings(settings, emulator: EmulatorServer):
+    """Point the settings (and so every client built from them) at this test's emulator."""
+    settings.ENS_ENDPOINT = emulator.url
+    settings.ENS_ACCESS_KEY_ID = emulator.access_key_id
+    settings.ENS_ACCESS_KEY_SECRET = emulator.access_key_secret
+    return settings

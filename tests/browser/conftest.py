@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,14 +77,6 @@ def new_page(chromium, live_server):
         context.close()
 
 
-@pytest.fixture
-def cloud_settings(settings, emulator):
-    settings.ENS_ENDPOINT = emulator.url
-    settings.ENS_ACCESS_KEY_ID = emulator.access_key_id
-    settings.ENS_ACCESS_KEY_SECRET = emulator.access_key_secret
-    return settings
-
-
 def screenshot(page, name: str) -> None:
     """Refresh docs/screenshots/ only when asked (make screenshots): every run would otherwise
     rewrite committed images that differ by a clock or a random id."""
@@ -101,3 +94,17 @@ def synced(transactional_db, ens_client, emulator):
     run = sync(ens_client)
     assert run.status == "succeeded", run.error_message
     return emulator.control.state()["demo_notes"]
+
+
+@pytest.fixture
+def worker(synced, emulator, cloud_settings):
+    """A run_worker loop in a thread, carrying out approved detaches against the emulator."""
+    from eniadmin.worker import Worker
+    from tests.conftest import emulator_client
+
+    running = Worker(emulator_client(emulator), name="browser-worker")
+    thread = threading.Thread(target=running.run, kwargs={"tick": 0.2}, daemon=True)
+    thread.start()
+    yield running
+    running.stop()
+    thread.join(timeout=20)

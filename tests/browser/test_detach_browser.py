@@ -4,14 +4,10 @@ reload; polling stops at the final state."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from eniadmin.ens.emulator.server import EmulatorServer
-from eniadmin.worker import Worker
 from tests.browser.conftest import screenshot
-from tests.conftest import emulator_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,16 +17,6 @@ def emulator():
     """Slow enough a detach (3 s) for a person, and a poll, to see it in Detaching."""
     with EmulatorServer(detach_seconds=3, instance_transition_seconds=0.2) as server:
         yield server
-
-
-@pytest.fixture
-def worker(synced, emulator, cloud_settings):
-    running = Worker(emulator_client(emulator), name="browser-worker")
-    thread = threading.Thread(target=running.run, kwargs={"tick": 0.2}, daemon=True)
-    thread.start()
-    yield running
-    running.stop()
-    thread.join(timeout=20)
 
 
 def test_request_approve_and_watch_the_eni_detach_live(

@@ -4,14 +4,12 @@ sentences."""
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import urlsplit
 
 import pytest
 
 from eniadmin.accounts.roles import Role
-from eniadmin.worker import Worker
-from tests.conftest import emulator_client, make_user
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REASON = "Moving this interface to the new gateway"
@@ -24,16 +22,6 @@ def request_detach(page, eni_id: str) -> str:
     page.click("button:has-text('Request the detach')")
     page.wait_for_url("**/detach/requests/*/")
     return urlsplit(page.url).path
-
-
-@pytest.fixture
-def worker(synced, emulator, cloud_settings):
-    running = Worker(emulator_client(emulator), name="browser-worker")
-    thread = threading.Thread(target=running.run, kwargs={"tick": 0.2}, daemon=True)
-    thread.start()
-    yield running
-    running.stop()
-    thread.join(timeout=20)
 
 
 def test_an_operator_and_approver_cannot_approve_their_own_request(

@@ -19,11 +19,9 @@ REASON = "Freeing the interface for the new appliance."
 
 
 @pytest.fixture(autouse=True)
-def detach_settings(settings, emulator):
+def detach_settings(cloud_settings):
     """Views build their client from settings: point them at this test's emulator."""
-    settings.ENS_ENDPOINT = emulator.url
-    settings.ENS_ACCESS_KEY_ID = emulator.access_key_id
-    settings.ENS_ACCESS_KEY_SECRET = emulator.access_key_secret
+    settings = cloud_settings
     settings.ENS_READ_TIMEOUT = 5
     settings.ENS_REFRESH_SECONDS = 0
     settings.DETACH_STUCK_AFTER = 300

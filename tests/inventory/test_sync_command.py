@@ -6,14 +6,6 @@ from django.core.management import CommandError, call_command
 from eniadmin.inventory.models import Instance, SyncRun
 
 
-@pytest.fixture
-def cloud_settings(settings, emulator):
-    settings.ENS_ENDPOINT = emulator.url
-    settings.ENS_ACCESS_KEY_ID = emulator.access_key_id
-    settings.ENS_ACCESS_KEY_SECRET = emulator.access_key_secret
-    return settings
-
-
 def test_sync_inventory_runs_in_the_foreground_with_progress(db, cloud_settings, capsys):
     call_command("sync_inventory")
     out = capsys.readouterr().out
