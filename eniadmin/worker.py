@@ -14,7 +14,7 @@ import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from eniadmin.audit.context import job_context
@@ -43,7 +43,12 @@ class Worker:
             while not self.stopping.is_set():
                 # A long-lived process must drop connections the database closed or aged out.
                 close_old_connections()
-                self.work_once()
+                try:
+                    self.work_once()
+                except DatabaseError:
+                    # A locked or dropped database must not end the worker: every step is a
+                    # conditional UPDATE in its own transaction, so the next tick retries it.
+                    log.exception("Worker %s: database error, retrying next tick", self.name)
                 self.stopping.wait(tick)
         finally:
             WorkerHeartbeat.objects.filter(worker=self.name).delete()
