@@ -1,6 +1,7 @@
 """Settings for the test suite: the project's settings with a test key and a fast hasher."""
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 
@@ -11,3 +12,20 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The suite does not run collectstatic; let WhiteNoise find files where they are written.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = None
+
+# Tests speak plain HTTP to the test client and the live server; the production posture
+# (HTTPS redirect, Secure cookies, hashed static names) is tested on its own in tests/security.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# On SQLite the suite uses a file, one per test process, not pytest-django's shared-cache
+# in-memory database: threads (the live server, a worker) then wait for the write lock through
+# the busy timeout, as the demo's processes do, instead of failing with "table is locked".
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"eniadmin-tests-{os.getpid()}.sqlite3")
+    }

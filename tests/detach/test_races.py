@@ -1,4 +1,4 @@
-"""Concurrency on PostgreSQL: many approvers, two workers and fifty pollers at once."""
+"""Concurrency on SQLite and PostgreSQL: many approvers, two workers and fifty pollers at once."""
 
 from __future__ import annotations
 
@@ -20,13 +20,7 @@ from eniadmin.ens.client import EnsClient, RetryPolicy
 from tests.conftest import make_user
 from tests.detach.conftest import detach_calls, open_request
 
-pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="threads cannot share in-memory SQLite (shared-cache table locks fail at once)",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
