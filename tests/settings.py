@@ -25,7 +25,9 @@ STORAGES = {
 # On SQLite the suite uses a file, one per test process, not pytest-django's shared-cache
 # in-memory database: threads (the live server, a worker) then wait for the write lock through
 # the busy timeout, as the demo's processes do, instead of failing with "table is locked".
+# NAME too: the live server shares (and closes) the main thread's connection whenever NAME
+# still looks in-memory when it starts.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {  # noqa: F405
-        "NAME": os.path.join(tempfile.gettempdir(), f"eniadmin-tests-{os.getpid()}.sqlite3")
-    }
+    _test_database = os.path.join(tempfile.gettempdir(), f"eniadmin-tests-{os.getpid()}.sqlite3")
+    DATABASES["default"]["NAME"] = _test_database  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": _test_database}  # noqa: F405
