@@ -8,6 +8,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit history"
 
     def ready(self) -> None:
+        from axes.signals import user_locked_out
         from django.contrib.auth import signals
 
         from eniadmin.audit import receivers
@@ -17,3 +18,4 @@ class AuditConfig(AppConfig):
             receivers.record_login_failed, dispatch_uid="audit-login-failed"
         )
         signals.user_logged_out.connect(receivers.record_logout, dispatch_uid="audit-logout")
+        user_locked_out.connect(receivers.record_locked_out, dispatch_uid="audit-locked-out")

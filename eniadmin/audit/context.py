@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 logger = logging.getLogger(__name__)
@@ -48,17 +49,27 @@ def audit_context(context: AuditContext) -> Iterator[AuditContext]:
 def job_context(name: str) -> Iterator[AuditContext]:
     """Give every event of one worker job or command the same correlation id, no IP or agent."""
     with audit_context(AuditContext()) as context:
-        # The log line ties the job's name to its events, which store only the correlation id.
-        logger.info("job %s started, audit correlation id %s", name, context.correlation_id)
+        # The log line ties the job's name to its events, which store only the correlation id;
+        # at DEBUG, because the worker opens a job every tick, mostly to find nothing to do.
+        logger.debug("job %s started, audit correlation id %s", name, context.correlation_id)
         yield context
 
 
 def client_ip_of(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR is the only address we can trust today. Behind a reverse proxy it is the
-    # proxy's; honouring X-Forwarded-For needs a setting naming the trusted proxies, which will
-    # come with the deployment work (never trust the header from arbitrary clients).
+    """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies the
+    address the outermost of them saw. Also the address django-axes locks out.
+
+    X-Forwarded-For is read from the right: each trusted proxy appends the address it received
+    the request from, so the entries to the left of theirs are whatever the client chose to send.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= proxies:
+            address = forwarded[-proxies]
     try:
-        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+        return str(ipaddress.ip_address(address))
     except ValueError:
         return None
 

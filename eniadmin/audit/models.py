@@ -21,6 +21,7 @@ class AppendOnlyError(RuntimeError):
 class Action(models.TextChoices):
     LOGIN = "login", "Logged in"
     LOGIN_FAILED = "login_failed", "Login failed"
+    LOGIN_LOCKED_OUT = "login_locked_out", "Login locked out"
     LOGOUT = "logout", "Logged out"
     SYNC_REQUESTED = "sync_requested", "Sync requested"
     SYNC_STARTED = "sync_started", "Sync started"

@@ -31,6 +31,15 @@ def record_login_failed(
         )
 
 
+def record_locked_out(sender: object, username: str | None = None, **_: Any) -> None:
+    with transaction.atomic():
+        record(
+            Action.LOGIN_LOCKED_OUT,
+            actor=AnonymousUser(),
+            comment=f"Attempted username: {str(username or '')[:ATTEMPTED_USERNAME_MAX_LENGTH]}",
+        )
+
+
 def record_logout(
     sender: object, request: HttpRequest, user: AbstractBaseUser | None, **_: Any
 ) -> None:

@@ -52,17 +52,39 @@ def chromium() -> Iterator[object]:
 
 
 @pytest.fixture
-def new_page(chromium, live_server):
-    """Open a fresh browser context (its own cookies) logged in as the given user."""
-    contexts = []
+def new_context(chromium, live_server):
+    """Open fresh browser contexts (each with its own cookies) on the live server.
 
-    def open_as(user, path: str = "/"):
+    Any Content Security Policy violation Chromium reports in them fails the test.
+    """
+    contexts = []
+    violations: list[str] = []
+
+    def watch_for_csp_violations(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    def open_context():
         context = chromium.new_context(
             base_url=live_server.url, viewport={"width": 1400, "height": 900}
         )
         context.set_default_timeout(10_000)
+        context.on("console", watch_for_csp_violations)
         contexts.append(context)
-        page = context.new_page()
+        return context
+
+    yield open_context
+    for context in contexts:
+        context.close()
+    assert violations == [], "Content Security Policy violations:\n" + "\n".join(violations)
+
+
+@pytest.fixture
+def new_page(new_context, live_server):
+    """A page in a fresh context, logged in as the given user."""
+
+    def open_as(user, path: str = "/"):
+        page = new_context().new_page()
         page.goto("/login/")
         page.fill("input[name=username]", user.username)
         page.fill("input[name=password]", f"{user.username}-pass-4829")
@@ -72,9 +94,7 @@ def new_page(chromium, live_server):
             page.goto(path)
         return page
 
-    yield open_as
-    for context in contexts:
-        context.close()
+    return open_as
 
 
 def screenshot(page, name: str) -> None:

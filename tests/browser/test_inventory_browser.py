@@ -3,7 +3,10 @@ URL; ineligible ENIs show a disabled Detach with the reason in words."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
+from playwright.sync_api import expect
 
 from eniadmin.accounts.roles import Role
 from eniadmin.inventory.models import Instance
@@ -15,8 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def wait_for_query(page, text: str) -> None:
-    """htmx pushes the URL with history.pushState, which fires no load event to wait for."""
-    page.wait_for_function(f"location.search.includes({text!r})")
+    """htmx pushes the URL with history.pushState, which fires no load event to wait for.
+
+    Checked in Python: page.wait_for_function would evaluate a string, which the CSP forbids.
+    """
+    page.wait_for_url(lambda url: text in urlsplit(url).query)
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -39,16 +45,16 @@ def test_filters_and_search_update_the_url_and_the_table(new_page, operator, syn
     page.select_option("select[name=status]", "Stopped")
     wait_for_query(page, "status=Stopped")
     stopped = Instance.objects.filter(status="Stopped").count()
-    page.wait_for_function(f"document.querySelectorAll('tr.instance-row').length === {stopped}")
+    expect(page.locator("tr.instance-row")).to_have_count(stopped)
 
     candidate = synced["detach_candidates"][0]
     page.fill("input[name=q]", candidate)
     wait_for_query(page, f"q={candidate}")
-    page.wait_for_function("document.querySelectorAll('tr.instance-row').length === 1")
+    expect(page.locator("tr.instance-row")).to_have_count(1)
     assert page.locator(f"#eni-{candidate}").is_visible()
 
     page.go_back()
-    page.wait_for_function("!location.search.includes('q=eni')")
+    page.wait_for_url(lambda url: "q=eni" not in urlsplit(url).query)
     assert "status=Stopped" in page.url
 
 
