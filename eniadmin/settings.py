@@ -137,6 +137,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "eniadmin.audit.context.client_ip_of"
+AXES_USERNAME_CALLABLE = "eniadmin.accounts.lockout.attempted_username"
 AXES_VERBOSE = False
 
 # HTTPS and browser protections. Production (DEBUG off) gets the strict values by default; a

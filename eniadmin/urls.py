@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from eniadmin import views
+from eniadmin.inventory.converters import EniIdConverter
+
+# Before the includes below import the apps' URL modules, which use it.
+register_converter(EniIdConverter, "eni_id")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

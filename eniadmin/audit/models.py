@@ -77,7 +77,8 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
         events = self
         if first_day is not None:
             events = events.filter(created__gte=_start_of_utc_day(first_day))
-        if last_day is not None:
+        # The last day a date can hold has no next day to end before: it bounds nothing.
+        if last_day is not None and last_day < date.max:
             events = events.filter(created__lt=_start_of_utc_day(last_day + timedelta(days=1)))
         return events
 

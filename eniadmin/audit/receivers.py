@@ -8,11 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.http import HttpRequest
 
+from eniadmin.accounts.lockout import USERNAME_MAX_LENGTH
 from eniadmin.audit.events import record
 from eniadmin.audit.models import Action
-
-# A username typed into the wrong field can be a password: keep no more than a username's length.
-ATTEMPTED_USERNAME_MAX_LENGTH = 150
 
 
 def record_login(sender: object, request: HttpRequest, user: AbstractBaseUser, **_: Any) -> None:
@@ -23,8 +21,9 @@ def record_login(sender: object, request: HttpRequest, user: AbstractBaseUser, *
 def record_login_failed(
     sender: object, credentials: dict[str, Any], request: HttpRequest | None = None, **_: Any
 ) -> None:
-    # Django has already masked the password in `credentials`; only the username is kept.
-    username = str(credentials.get("username", ""))[:ATTEMPTED_USERNAME_MAX_LENGTH]
+    # Django has already masked the password in `credentials`; only the username is kept, no
+    # longer than a username can be (one typed into the wrong field can be a password).
+    username = str(credentials.get("username", ""))[:USERNAME_MAX_LENGTH]
     with transaction.atomic():
         record(
             Action.LOGIN_FAILED, actor=AnonymousUser(), comment=f"Attempted username: {username}"
@@ -36,7 +35,7 @@ def record_locked_out(sender: object, username: str | None = None, **_: Any) -> 
         record(
             Action.LOGIN_LOCKED_OUT,
             actor=AnonymousUser(),
-            comment=f"Attempted username: {str(username or '')[:ATTEMPTED_USERNAME_MAX_LENGTH]}",
+            comment=f"Attempted username: {str(username or '')[:USERNAME_MAX_LENGTH]}",
         )
 
 

@@ -11,6 +11,12 @@ from eniadmin.inventory.models import NetworkInterface
 MAX_SELECTED = 50
 
 
+def storable_ids(values: list[str]) -> list[str]:
+    """The values that could be ids in the mirror at all: PostgreSQL refuses a NUL byte in a
+    query parameter outright, so a tampered value must never reach a lookup."""
+    return [value for value in values if "\x00" not in value]
+
+
 class DetachRequestForm(forms.Form):
     """Which ENIs (one request each) and why; the ENI choices are the ids the mirror knows."""
 
@@ -36,7 +42,7 @@ class DetachRequestForm(forms.Form):
     def __init__(self, *args: Any, eni_ids: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         wanted = eni_ids if eni_ids is not None else self.data.getlist("eni")
-        known = NetworkInterface.objects.filter(eni_id__in=wanted[:MAX_SELECTED])
+        known = NetworkInterface.objects.filter(eni_id__in=storable_ids(wanted[:MAX_SELECTED]))
         self.fields["eni"].choices = [
             (eni_id, eni_id) for eni_id in known.values_list("eni_id", flat=True)
         ]
@@ -46,6 +52,16 @@ class DetachRequestForm(forms.Form):
         if len(eni_ids) > MAX_SELECTED:
             raise forms.ValidationError(f"Select at most {MAX_SELECTED} network interfaces.")
         return eni_ids
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # The page has no place for a hidden field's error: without this, a tampered
+        # remedy_for re-rendered the form with no message at all.
+        if "remedy_for" in self.errors:
+            self.add_error(
+                None, "The request to retry was not understood: go back to it and retry from there."
+            )
+        return data
 
 
 class DecisionForm(forms.Form):

@@ -11,5 +11,5 @@ urlpatterns = [
     path("requests/<int:pk>/status/", views.request_status, name="request-status"),
     path("requests/<int:pk>/decide/", views.request_decide, name="request-decide"),
     path("requests/<int:pk>/cancel/", views.request_cancel, name="request-cancel"),
-    path("enis/<str:eni_id>/row/", views.eni_row, name="eni-row"),
+    path("enis/<eni_id:eni_id>/row/", views.eni_row, name="eni-row"),
 ]

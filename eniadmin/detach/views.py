@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from eniadmin.detach import workflow
-from eniadmin.detach.forms import DecisionForm, DetachRequestForm
+from eniadmin.detach.forms import DecisionForm, DetachRequestForm, storable_ids
 from eniadmin.detach.models import DetachRequest, Status
 from eniadmin.ens.client import EnsClient
 from eniadmin.ens.errors import EnsConfigurationError, EnsError
@@ -121,7 +121,7 @@ def _request_remedy(
 
 def _confirm(request: AppRequest, form: DetachRequestForm, eni_ids: list[str]) -> HttpResponse:
     enis = list(
-        NetworkInterface.objects.filter(eni_id__in=eni_ids[:50])
+        NetworkInterface.objects.filter(eni_id__in=storable_ids(eni_ids[:50]))
         .select_related("instance")
         .prefetch_related("detach_requests")
     )

@@ -7,5 +7,5 @@ urlpatterns = [
     path("", views.instance_list, name="instance-list"),
     path("sync/", views.sync_now, name="sync-now"),
     path("sync/status/", views.sync_status, name="sync-status"),
-    path("enis/<str:eni_id>/", views.eni_detail, name="eni-detail"),
+    path("enis/<eni_id:eni_id>/", views.eni_detail, name="eni-detail"),
 ]
