@@ -11,7 +11,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint test-sqlite test-postgres venv screenshots
+.PHONY: demo demo-reset test lint test-sqlite test-postgres venv screenshots bench
 
 venv: $(INSTALLED)
 
@@ -23,6 +23,10 @@ $(INSTALLED): pyproject.toml
 
 demo: $(INSTALLED)
 	DEBUG=True $(BIN)/python manage.py demo
+
+# The demo from scratch: a new database and a new fleet (make demo keeps both between runs).
+demo-reset: $(INSTALLED)
+	DEBUG=True $(BIN)/python manage.py demo --reset
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
@@ -47,3 +51,7 @@ test: lint test-sqlite test-postgres
 # Refresh the images in docs/screenshots/ from the browser tests.
 screenshots: $(INSTALLED)
 	SCREENSHOTS=1 DATABASE_URL=sqlite:///:memory: $(BIN)/pytest tests/browser $(PYTEST_ARGS)
+
+# The whole benchmark suite on loopback; writes bench/RESULTS.md (see README, "Performance").
+bench: $(INSTALLED)
+	$(BIN)/python bench/run.py

@@ -4,7 +4,7 @@ Both talk to one canned loopback server running in its own process (so it does n
 client's interpreter), which answers every call with the same 50-ENI page. The figure is our
 time / the official alibabacloud-ens20171110 SDK's time, median of several rounds; target <= 0.5.
 
-    .venv/bin/python bench/client_overhead.py [--calls 2000] [--rounds 3]
+    .venv/bin/python bench/client_overhead.py [--calls 2000] [--rounds 3] [--json]
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ import asyncio
 import json
 import multiprocessing
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import median, median_ratio, print_result
 from eniadmin.ens.client import EnsClient
 
 PAGE = {
@@ -149,40 +150,44 @@ def official(port: int, calls: int) -> float:
     return time.perf_counter() - started
 
 
+def measure(*, calls: int = 2000, rounds: int = 3) -> dict[str, Any]:
+    ports: multiprocessing.Queue = multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve, args=(ports,), daemon=True)
+    server.start()
+    try:
+        port = ports.get(timeout=10)
+        ours(port, 50)  # warm both paths: imports, connection pools
+        official(port, 50)
+
+        times: dict[str, list[float]] = {"ours": [], "official": [], "bare_requests": []}
+        for _ in range(rounds):
+            times["ours"].append(ours(port, calls))
+            times["official"].append(official(port, calls))
+            times["bare_requests"].append(bare_requests(port, calls))
+    finally:
+        server.terminate()
+        server.join()
+
+    return {
+        "calls": calls,
+        "rounds": rounds,
+        "cores": os.cpu_count(),
+        **{f"{name}_seconds_median": round(median(t), 3) for name, t in times.items()},
+        "ours_over_official": round(median_ratio(times["ours"], times["official"]), 3),
+        "bare_requests_over_official": round(
+            median_ratio(times["bare_requests"], times["official"]), 3
+        ),
+        "target": "ours_over_official <= 0.5",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print one JSON line (bench/run.py)")
     args = parser.parse_args()
-
-    ports: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=serve, args=(ports,), daemon=True)
-    server.start()
-    port = ports.get(timeout=10)
-    ours(port, 50)  # warm both paths: imports, connection pools
-    official(port, 50)
-
-    times: dict[str, list[float]] = {"ours": [], "official": [], "bare_requests": []}
-    for _ in range(args.rounds):
-        times["ours"].append(ours(port, args.calls))
-        times["official"].append(official(port, args.calls))
-        times["bare_requests"].append(bare_requests(port, args.calls))
-    server.terminate()
-
-    def ratio(name: str) -> float:
-        rounds = zip(times[name], times["official"], strict=True)
-        return round(statistics.median(mine / theirs for mine, theirs in rounds), 3)
-
-    result = {
-        "calls": args.calls,
-        "rounds": args.rounds,
-        "cores": os.cpu_count(),
-        **{f"{name}_seconds_median": round(statistics.median(t), 3) for name, t in times.items()},
-        "ours_over_official": ratio("ours"),
-        "bare_requests_over_official": ratio("bare_requests"),
-        "target": "ours_over_official <= 0.5",
-    }
-    print(json.dumps(result, indent=2))
+    print_result(measure(calls=args.calls, rounds=args.rounds), as_json=args.json)
 
 
 if __name__ == "__main__":
