@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from eniadmin.accounts.access import loads_access
 from eniadmin.detach import workflow
 from eniadmin.detach.forms import DecisionForm, DetachRequestForm, storable_ids
 from eniadmin.detach.models import DetachRequest, Status
@@ -286,6 +287,7 @@ def review_list(request: AppRequest) -> HttpResponse:
 
 
 @require_GET
+@loads_access
 @permission_required("accounts.browse", raise_exception=True)
 def eni_row(request: AppRequest, eni_id: str) -> HttpResponse:
     """An inventory row polling itself while its ENI or its request is in motion."""
@@ -301,7 +303,7 @@ def eni_row(request: AppRequest, eni_id: str) -> HttpResponse:
     )
     return render(
         request,
-        "inventory/_eni_row.html",
+        "inventory/instance_list.html#eni-row",
         {
             "eni": eni,
             "can_request_detach": request.user.has_perm("accounts.request_detach"),

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 
-from eniadmin.inventory.models import EdgeRegion, EniStatus, EniType, InstanceStatus
+from eniadmin.inventory.models import EniStatus, EniType, InstanceStatus
 
 
 def _any(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -23,11 +25,19 @@ class InventoryFilterForm(forms.Form):
     q = forms.CharField(label="Search", max_length=100, required=False, strip=True)
     page = forms.IntegerField(min_value=1, max_value=100_000, required=False)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        regions: Callable[[], list[tuple[str, str]]],
+        **kwargs: object,
+    ) -> None:
+        """`regions` gives the region choices, asked only when needed: to validate a region
+        and to render the select."""
         super().__init__(*args, **kwargs)
-        self.fields["region"].choices = _any(
-            [(region.region_id, str(region)) for region in EdgeRegion.objects.all()]
-        )
+        self.set_regions(regions)
+
+    def set_regions(self, regions: Callable[[], list[tuple[str, str]]]) -> None:
+        self.fields["region"].choices = lambda: _any(regions())
 
     def filters(self) -> dict[str, str]:
         """The valid filters, dropping any value that failed validation."""

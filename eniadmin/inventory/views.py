@@ -1,38 +1,58 @@
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.paginator import Page, Paginator
+from django.db.models import Exists, F, Func, Model, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from eniadmin.accounts.access import loads_access
 from eniadmin.audit.models import AuditEvent
 from eniadmin.http import AppRequest
 from eniadmin.inventory import eligibility
+from eniadmin.inventory.context_processors import RegionsVersion, fleet_status_of
 from eniadmin.inventory.forms import InventoryFilterForm
-from eniadmin.inventory.models import Instance, NetworkInterface, SyncRun
+from eniadmin.inventory.models import EdgeRegion, Instance, NetworkInterface
 from eniadmin.inventory.sync import queue_sync
 
 PAGE_SIZE = 50
 UNATTACHED_SHOWN = 50
 
+# What the list's instance rows show and the eligibility rules read.
+LISTED_INSTANCE_FIELDS = (
+    "instance_id", "name", "region_id", "status", "private_ips", "vswitch_id", "gone_at",
+)  # fmt: skip
+
 
 @require_GET
+@loads_access
 @permission_required("accounts.browse", raise_exception=True)
 @vary_on_headers("HX-Request")
 def instance_list(request: AppRequest) -> HttpResponse:
-    form = InventoryFilterForm(request.GET or None)
+    """The fleet, 50 instances a page with their ENIs nested, in three queries of its own: the
+    page (with the total), its ENIs (with the unattached ones and each one's newest detach
+    request) and, if the full page is rendered, the fleet status shared with the header."""
+    asked_region = request.GET.get("region", "")
+    form = InventoryFilterForm(
+        request.GET or None, regions=lambda: _region_choices(including=asked_region)
+    )
     filters = form.filters()
+    # Rendering the select may show a region added since this process cached them.
+    form.set_regions(lambda: _region_choices(version=fleet_status_of(request).regions_version))
     instances, enis = _filtered(filters)
-    page = Paginator(instances, PAGE_SIZE).get_page(form.page_number())
-    unattached = list(enis.filter(attached_instance_id="")[: UNATTACHED_SHOWN + 1])
+    page = _page(instances, form.page_number())
+    unattached = _attach_enis(page.object_list, enis)
     context = {
         "form": form,
         "page": page,
@@ -43,9 +63,8 @@ def instance_list(request: AppRequest) -> HttpResponse:
         "can_request_detach": request.user.has_perm("accounts.request_detach"),
         # Rows build their ENI links from this: one reverse() per page, not two per row.
         "eni_url_prefix": reverse("inventory:eni-detail", args=["-"])[:-2],
-        "sync": _sync_context(request),
+        "sync": SimpleLazyObject(lambda: _sync_context(request)),
     }
-    _attach_eligibility([eni for instance in page for eni in instance.shown_enis] + unattached)
     template = "inventory/instance_list.html"
     if request.htmx and request.htmx.target == "instance-table":
         template += "#instance-table"
@@ -84,26 +103,151 @@ def _filtered(filters: dict[str, str]) -> tuple[QuerySet[Instance], QuerySet[Net
         enis = enis.filter(eni_match | Q(instance__in=Instance.objects.filter(instance_match)))
     if filters.get("eni_status") or filters.get("eni_type"):
         instances = instances.filter(Exists(enis.filter(instance=OuterRef("pk"))))
-    # Detach's requests arrive through its reverse relation: the mirror never imports detach.
-    shown = enis.order_by("type", "eni_id").prefetch_related("detach_requests")
-    instances = instances.order_by("region_id", "instance_id").prefetch_related(
-        Prefetch("interfaces", queryset=shown, to_attr="shown_enis")
+    instances = instances.only(*LISTED_INSTANCE_FIELDS).order_by("region_id", "instance_id")
+    return instances, enis.order_by("type", "eni_id")
+
+
+def _page(instances: QuerySet[Instance], number: int) -> Page:
+    """The page's instances and the total in one query: the count rides along as a column."""
+    start = (number - 1) * PAGE_SIZE
+    total = Subquery(instances.order_by().values(count=Func(F("pk"), function="COUNT")))
+    rows = list(instances.annotate(total=total)[start : start + PAGE_SIZE])
+    paginator = Paginator(instances, PAGE_SIZE)
+    if not rows and number > 1:
+        # Past the last page (an old link): Django's answer, the last page, costs a count.
+        return paginator.get_page(number)
+    paginator.count = rows[0].total if rows else 0
+    return Page(rows, number, paginator)
+
+
+def _attach_enis(instances: list[Instance], enis: QuerySet[NetworkInterface]) -> list[ListedEni]:
+    """Give each instance its shown ENIs, and each ENI its newest detach request and its
+    eligibility, in one query and one pass. Returns the unattached ENIs (one more than shown,
+    to tell whether there are more)."""
+    first_unattached = enis.filter(attached_instance_id="").values("pk")[: UNATTACHED_SHOWN + 1]
+    on_page = [instance.pk for instance in instances]
+    columns = _newest_request_columns()
+    rows = (
+        enis.filter(Q(instance__in=on_page) | Q(pk__in=first_unattached))
+        .annotate(**columns)
+        .values_list(*LISTED_ENI_FIELDS, *columns)
     )
-    return instances, shown
+    by_pk = {instance.pk: instance for instance in instances}
+    for instance in instances:
+        instance.shown_enis = []
+    unattached = []
+    for *values, request_pk, request_status, request_changed_at in rows:
+        eni = ListedEni(*values)
+        eni.newest_detach_request = _newest_request(request_pk, request_status, request_changed_at)
+        eni.instance = by_pk.get(eni.instance_id)
+        if eni.instance is None:
+            unattached.append(eni)
+        else:
+            eni.instance.shown_enis.append(eni)
+        _decide_eligibility(eni)
+    return unattached
 
 
-def _attach_eligibility(enis: list[NetworkInterface]) -> None:
-    for eni in enis:
-        eni.detach_blockers = eligibility.detach_blockers(
-            eligibility.mirror_state(eni, has_open_request=_has_open_request(eni))
-        )
+LISTED_ENI_FIELDS = (
+    "eni_id", "name", "region_id", "attached_instance_id", "instance_id", "status", "type",
+    "primary_ip", "mac_address", "vswitch_id", "service_managed", "status_changed_at",
+)  # fmt: skip
 
 
-def _has_open_request(eni: NetworkInterface) -> bool:
-    return any(item.is_open for item in eni.detach_requests.all())
+@dataclass(slots=True)
+class ListedEni:
+    """An ENI as the list shows it, read as a plain row: the list shows hundreds, and a model
+    instance per row costs more than rendering the row. Fields as LISTED_ENI_FIELDS."""
+
+    eni_id: str
+    name: str
+    region_id: str
+    attached_instance_id: str
+    instance_id: int | None
+    status: str
+    type: str
+    primary_ip: str
+    mac_address: str
+    vswitch_id: str
+    service_managed: bool
+    status_changed_at: datetime
+    gone_at: None = None  # the list shows present ENIs only
+    instance: Instance | None = None
+    newest_detach_request: Model | None = None
+    detach_blockers: tuple[str, ...] = ()
+
+    # The model's own rules, over the same attributes.
+    is_primary = NetworkInterface.is_primary
+    is_transitional = NetworkInterface.is_transitional
+
+
+def _decide_eligibility(eni: NetworkInterface | ListedEni) -> None:
+    """Every reason a detach may not be requested, from the mirror (the instance loaded)."""
+    newest = eni.newest_detach_request
+    eni.detach_blockers = _detach_blockers(
+        eligibility.mirror_state(eni, has_open_request=newest is not None and newest.is_open)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _detach_blockers(state: eligibility.DetachState) -> tuple[str, ...]:
+    """The rules' answer for these inputs: a page's hundreds of rows share a few of them."""
+    return tuple(eligibility.detach_blockers(state))
+
+
+def _newest_request_columns() -> dict[str, Subquery]:
+    """Each ENI's newest detach request as three more columns of its own row.
+
+    Detach's requests arrive through its reverse relation: the mirror never imports detach.
+    The newest request is the open one when one is open (at most one is, and no new one can be
+    made while it is), so the row needs no other.
+    """
+    newest = (
+        _detach_request_model()
+        .objects.filter(network_interface=OuterRef("pk"))
+        .order_by("-created_at", "-pk")
+    )
+    return {
+        "newest_request_pk": Subquery(newest.values("pk")[:1]),
+        "newest_request_status": Subquery(newest.values("status")[:1]),
+        "newest_request_changed_at": Subquery(newest.values("changed_at")[:1]),
+    }
+
+
+def _newest_request(pk: int | None, status: str, changed_at: datetime) -> Model | None:
+    """The request from its three columns: enough for `is_open`, its badge and its age."""
+    if pk is None:
+        return None
+    return _detach_request_model()(pk=pk, status=status, changed_at=changed_at)
+
+
+def _detach_request_model() -> type[Model]:
+    return NetworkInterface._meta.get_field("detach_requests").related_model
+
+
+# The region filter's choices change only when a sync writes a region, so each process keeps
+# them, with when a region last changed as they were read.
+_UNKNOWN = object()
+_regions: tuple[RegionsVersion | object, list[tuple[str, str]]] = (_UNKNOWN, [])
+
+
+def _region_choices(
+    *, version: RegionsVersion | object = _UNKNOWN, including: str = ""
+) -> list[tuple[str, str]]:
+    """The cached choices, read again when `version` (from the status query) differs from
+    theirs, or when they lack the region `including` asks to validate."""
+    global _regions
+    known, choices = _regions
+    stale = known is _UNKNOWN or (version is not _UNKNOWN and version != known)
+    if stale or (including and all(region_id != including for region_id, _ in choices)):
+        regions = list(EdgeRegion.objects.all())
+        known = max((region.changed_at for region in regions), default=None)
+        _regions = known, [(region.region_id, str(region)) for region in regions]
+    return _regions[1]
 
 
 @require_GET
+@loads_access
 @permission_required("accounts.browse", raise_exception=True)
 def sync_status(request: AppRequest) -> HttpResponse:
     """The sync region polls itself while a sync is open; the answer after it ends has no
@@ -116,6 +260,7 @@ def sync_status(request: AppRequest) -> HttpResponse:
 
 
 @require_POST
+@loads_access
 @permission_required("accounts.request_sync", raise_exception=True)
 def sync_now(request: AppRequest) -> HttpResponse:
     _, created = queue_sync(requested_by=request.user)
@@ -131,33 +276,36 @@ def sync_now(request: AppRequest) -> HttpResponse:
 
 
 def _sync_context(request: AppRequest) -> dict[str, object]:
-    runs = list(SyncRun.objects.order_by("-created_at")[:2])
-    open_run = next((run for run in runs if run.is_open), None)
+    status = fleet_status_of(request)
     return {
-        "open_run": open_run,
-        "last_run": next((run for run in runs if not run.is_open), None),
+        "open_run": status.open_run,
+        "last_run": status.last_run,
         "can_sync": request.user.has_perm("accounts.request_sync"),
     }
 
 
 @require_GET
+@loads_access
 @permission_required("accounts.browse", raise_exception=True)
 def eni_detail(request: AppRequest, eni_id: str) -> HttpResponse:
     """The ENI's current state and its timeline: every audit event about it, oldest first."""
-    eni = get_object_or_404(
-        NetworkInterface.objects.select_related("instance").prefetch_related("detach_requests"),
-        eni_id=eni_id,
+    columns = _newest_request_columns()
+    eni = (
+        NetworkInterface.objects.select_related("instance")
+        .filter(eni_id=eni_id)
+        .annotate(**columns)
+        .first()
     )
-    blockers = eligibility.detach_blockers(
-        eligibility.mirror_state(eni, has_open_request=_has_open_request(eni))
-    )
+    if eni is None:
+        raise Http404("No such network interface.")
+    eni.newest_detach_request = _newest_request(*(getattr(eni, name) for name in columns))
+    _decide_eligibility(eni)
     events = AuditEvent.objects.for_eni(eni.eni_id)
     return render(
         request,
         "inventory/eni_detail.html",
         {
             "eni": eni,
-            "blockers": blockers,
             "events": events,
             "can_request_detach": request.user.has_perm("accounts.request_detach"),
         },

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from eniadmin.detach import workflow
@@ -53,6 +55,20 @@ def test_review_lists_others_pending_requests_with_fresh_state(
     assert client.post(REVIEW).status_code == 405
     client.force_login(operator)
     assert client.get(REVIEW).status_code == 403
+
+
+def test_the_list_shows_the_approvers_badge_within_its_six_queries(
+    client, operator, approver, candidate, ens_client
+):
+    """The badge's count is read with the header's status, not in a query of its own."""
+    open_request(candidate, operator, ens_client)
+    client.force_login(approver)
+    instances = reverse("inventory:instance-list")
+    client.get(instances)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(instances).content.decode()
+    assert '<span class="badge badge-warn nav-count" aria-label="1 pending">1</span>' in html
+    assert len(queries.captured_queries) == 6, [query["sql"] for query in queries.captured_queries]
 
 
 def test_the_requester_sees_cancel_not_approve(client, operator, candidate, ens_client):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -13,6 +14,10 @@ from django.utils import timezone
 from eniadmin.inventory.models import Instance, NetworkInterface
 
 LIST = reverse("inventory:instance-list")
+
+# Session, user, roles with permissions (one query), the page with its total, its ENIs with
+# their newest detach requests and the unattached ones, the fleet status for the header.
+FULL_PAGE_QUERIES = 6
 
 
 def eni_ids(html: str) -> set[str]:
@@ -178,6 +183,15 @@ def test_the_header_shows_last_sync_and_worker_state(client, viewer, synced):
     assert "worker down" in html
 
 
+def test_a_permission_given_to_the_user_alone_counts_as_much_as_a_role(client, outsider, db):
+    """Roles and permissions are read in one query: the user's own permissions are in it too."""
+    outsider.user_permissions.add(Permission.objects.get(codename="browse"))
+    client.force_login(outsider)
+    response = client.get(LIST)
+    assert response.status_code == 200
+    assert '<span class="badge badge-muted">no role</span>' in response.content.decode()
+
+
 def test_outsider_is_refused(client, outsider, db):
     client.force_login(outsider)
     assert client.get(LIST).status_code == 403
@@ -219,8 +233,40 @@ def test_the_query_count_does_not_grow_with_the_fleet(client, viewer, db):
     _fleet(500)
     with CaptureQueriesContext(connection) as large:
         response = client.get(LIST)
+    with CaptureQueriesContext(connection) as later_page:
+        client.get(LIST, {"page": 7})
     assert len(instance_ids(response.content.decode())) == 50
-    assert len(small.captured_queries) == len(large.captured_queries)
+    assert len(small.captured_queries) == FULL_PAGE_QUERIES
+    assert len(large.captured_queries) == FULL_PAGE_QUERIES
+    assert len(later_page.captured_queries) == FULL_PAGE_QUERIES
+
+
+@pytest.mark.parametrize("persona", ["viewer", "operator", "approver", "auditor"])
+def test_every_role_gets_the_full_page_in_six_queries(client, request, persona, synced):
+    client.force_login(request.getfixturevalue(persona))
+    client.get(LIST)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LIST, {"status": "Stopped"})
+    assert response.status_code == 200
+    assert len(queries.captured_queries) == FULL_PAGE_QUERIES, [
+        query["sql"] for query in queries.captured_queries
+    ]
+
+
+def test_the_htmx_table_needs_no_fleet_status(client, viewer, synced):
+    client.force_login(viewer)
+    client.get(LIST)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(LIST, headers={"HX-Request": "true", "HX-Target": "instance-table"})
+    assert len(queries.captured_queries) == FULL_PAGE_QUERIES - 1
+
+
+def test_a_page_past_the_last_shows_the_last_page(client, viewer, db):
+    _fleet(60)
+    client.force_login(viewer)
+    html = client.get(LIST, {"page": 9}).content.decode()
+    assert "Page 2 of 2" in html
+    assert len(instance_ids(html)) == 10
 
 
 def test_eni_detail_shows_state_and_reasons(client, viewer, synced):

@@ -1,83 +1,112 @@
 """What the inventory's ENI row shows of the detach workflow, without inventory importing detach.
 
-The row's requests come through Django's reverse relation (`eni.detach_requests`), which the
-list view prefetches, so these tags add no query per row.
-"""
+The row's requests come through Django's reverse relation: the inventory reads each ENI's
+newest request with the ENI (`eni.newest_detach_request`); the row's own poll prefetches
+`eni.detach_requests`. Either way these filters add no query per row, and they build their
+markup in Python: the list shows hundreds of rows."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
 from typing import Any
 
 from django import template
-from django.urls import reverse
-from django.utils import timezone
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from eniadmin.detach.models import DetachRequest, poll_interval
+from eniadmin.inventory.templatetags.inventory import elapsed, quick_format_html
 
 register = template.Library()
+# The detach pages show ages too; the filter is the inventory's.
+register.filter("elapsed", elapsed)
 
 
-def _latest(eni: Any) -> DetachRequest | None:
-    requests = sorted(eni.detach_requests.all(), key=lambda item: item.created_at, reverse=True)
-    return requests[0] if requests else None
+@register.filter
+def newest_detach_request(eni: Any) -> DetachRequest | None:
+    """The ENI's newest request: the open one, when one is open (one at most, and no new one
+    can be made while it is)."""
+    try:
+        return eni.newest_detach_request
+    except AttributeError:
+        return max(
+            eni.detach_requests.all(), key=lambda item: (item.created_at, item.pk), default=None
+        )
 
 
-def _open(eni: Any) -> DetachRequest | None:
-    return next((item for item in eni.detach_requests.all() if item.is_open), None)
+@register.filter
+def detach_cell(eni: Any, can_request_detach: bool) -> SafeString:
+    """The ENI's open request; or the Detach control (for those who may request one), every
+    reason it is disabled, and the last request. The ENI comes with `detach_blockers` set."""
+    newest = newest_detach_request(eni)
+    if newest is not None and newest.is_open:
+        return quick_format_html(
+            '<a href="{}">Request #{}</a> {} <span class="muted elapsed">{}</span>',
+            reverse("detach:request-detail", args=[newest.pk]),
+            newest.pk,
+            request_badge(newest.status),
+            elapsed(newest.changed_at),
+        )
+    reasons = eni.detach_blockers
+    control = reasons_list = last_request = ""
+    if can_request_detach and reasons:
+        control = quick_format_html(
+            '<button type="button" class="detach" aria-disabled="true" '
+            'aria-describedby="why-{}">Detach</button>',
+            eni.eni_id,
+        )
+    elif can_request_detach:
+        control = quick_format_html(
+            '<label class="select-eni"><input type="checkbox" name="eni" value="{}" '
+            'form="detach-selection" aria-label="Select {}"></label> '
+            '<a class="button detach" href="{}?eni={}">Detach…</a>',
+            eni.eni_id,
+            eni.eni_id,
+            _fixed_url("detach:request-create", get_script_prefix()),
+            eni.eni_id,
+        )
+    if reasons:
+        reasons_list = quick_format_html(
+            '<ul class="reasons" id="why-{}">{}</ul>', eni.eni_id, _reason_items(tuple(reasons))
+        )
+    if newest is not None:
+        last_request = quick_format_html(
+            '<p class="muted last-request"><a href="{}">Last request #{}</a>: {}</p>',
+            reverse("detach:request-detail", args=[newest.pk]),
+            newest.pk,
+            newest.get_status_display().lower(),
+        )
+    return SafeString(control + reasons_list + last_request)
 
 
-def _moving_since(eni: Any) -> datetime | None:
-    """When the row's motion started, or None when nothing about it is in motion."""
-    if open_request := _open(eni):
-        return open_request.changed_at
-    if eni.is_transitional:
-        return eni.status_changed_at
-    return None
+@functools.lru_cache(maxsize=256)  # the same few sentences on hundreds of rows
+def _reason_items(reasons: tuple[str, ...]) -> SafeString:
+    return SafeString("".join(quick_format_html("<li>{}</li>", reason) for reason in reasons))
 
 
-@register.simple_tag
+@functools.cache
+def _fixed_url(name: str, script_prefix: str) -> str:
+    """reverse() of a URL without arguments, once per process and script prefix: every
+    eligible row of the list links to it."""
+    return reverse(name)
+
+
+@register.filter
 def detach_row_poll(eni: Any) -> SafeString:
     """The row's polling attributes while it moves; none at rest, so polling stops."""
-    since = _moving_since(eni)
-    if since is None:
+    newest = newest_detach_request(eni)
+    if newest is not None and newest.is_open:
+        since = newest.changed_at
+    elif eni.is_transitional:
+        since = eni.status_changed_at
+    else:
         return mark_safe("")
     return format_html(
         ' hx-get="{}" hx-trigger="every {}s" hx-swap="outerHTML" data-poll="detach"',
         reverse("detach:eni-row", args=[eni.eni_id]),
         poll_interval(since),
     )
-
-
-@register.inclusion_tag("detach/_eni_cell.html")
-def detach_cell(eni: Any, can_request_detach: bool) -> dict[str, object]:
-    open_request = _open(eni)
-    latest = open_request or _latest(eni)
-    return {
-        "eni": eni,
-        "open_request": open_request,
-        "latest": latest,
-        "can_request_detach": can_request_detach,
-    }
-
-
-@register.filter
-def elapsed(since: datetime | None) -> str:
-    """Seconds-precise age, for states that last seconds to minutes."""
-    if since is None:
-        return ""
-    seconds = max(0, int((timezone.now() - since).total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min"
-    return f"{hours // 24} days"
 
 
 @register.filter
