@@ -1,26 +1,31 @@
 """Mirror the cloud into the database: walk every page once, write only what changed.
 
 Memory stays flat whatever the fleet size: a page is upserted and dropped before the next is
-fetched; only the ids seen are kept, to mark the rows that vanished. Each page commits on its
-own, so a sync that fails half-way keeps the pages it finished (its run says how far it got)
-and marks nothing gone: absence is only concluded from a complete walk.
+fetched; only the ids seen are kept, to mark the rows that vanished, and each instance's row
+key, to link the ENIs to it. Each page commits on its own, so a sync that fails half-way keeps
+the pages it finished (its run says how far it got) and marks nothing gone: absence is only
+concluded from a complete walk.
 """
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import logging
 import math
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Model, OuterRef, Subquery
+from django.db.models import Exists, Field, Model, OuterRef, Subquery
 from django.utils import timezone
 
 from eniadmin.audit.events import record
@@ -155,10 +160,11 @@ def run_sync(
     now = timezone.now()
     walk = _Walk(run, now, on_progress, should_stop)
     try:
-        _upsert_regions(client.describe_regions().items, now)
-        walk.instances(prefetched(client.iter_instance_pages()))
-        walk.network_interfaces(prefetched(client.iter_network_interface_pages()))
-        walk.mark_gone()
+        with _collector_spared():
+            _upsert_regions(client.describe_regions().items, now)
+            walk.instances(prefetched(client.iter_instance_pages()))
+            walk.network_interfaces(prefetched(client.iter_network_interface_pages()))
+            walk.mark_gone()
     except EnsError as error:
         return _finish_failed(run, error.code, error.operator_message, error.request_id)
     except SyncStopped:
@@ -175,6 +181,25 @@ def run_sync(
         run.save()
         record(Action.SYNC_FINISHED, after=_counts(run), comment=f"Sync #{run.pk} finished.")
     return run
+
+
+@contextmanager
+def _collector_spared() -> Iterator[None]:
+    """Keep the cyclic garbage collector off every object that existed before the walk.
+
+    A walk allocates hundreds of thousands of short-lived objects, which set off full
+    collections that scanned the whole process (Django, its caches) again and again: a third
+    of a re-sync's time. The walk's own objects are still collected. A process that froze
+    objects itself (a server preserving memory shared across forks) is left as it is.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _finish_failed(run: SyncRun, code: str, message: str, request_id: str) -> SyncRun:
@@ -237,6 +262,7 @@ class _Walk:
         self.instance_pages = 0
         self.seen_instances: set[str] = set()
         self.seen_enis: set[str] = set()
+        self.instance_pks: dict[str, int] = {}
 
     def instances(self, pages: Iterable[resources.Page[resources.Instance]]) -> None:
         for page in pages:
@@ -254,13 +280,16 @@ class _Walk:
     def network_interfaces(
         self, pages: Iterable[resources.Page[resources.NetworkInterface]]
     ) -> None:
+        # Every instance row is written by now: the ENIs' links come from this, not from a
+        # query per page.
+        self.instance_pks = dict(Instance.objects.values_list("instance_id", "pk"))
         first = True
         for page in pages:
             if first:
                 self.run.pages_expected = self.instance_pages + _page_count(page)
                 first = False
             self.seen_enis.update(item.eni_id for item in page.items)
-            result = _upsert_network_interfaces(page.items, self.now)
+            result = _upsert_network_interfaces(page.items, self.now, self.instance_pks)
             self.run.enis_created += result.created
             self.run.enis_updated += result.updated
             self._progress()
@@ -380,7 +409,7 @@ def _upsert_instances(items: list[resources.Instance], now: datetime) -> PageRes
 
 
 def _upsert_network_interfaces(
-    items: list[resources.NetworkInterface], now: datetime
+    items: list[resources.NetworkInterface], now: datetime, instance_pks: dict[str, int]
 ) -> PageResult:
     wanted = {
         item.eni_id: {
@@ -409,18 +438,14 @@ def _upsert_network_interfaces(
         now,
         watched=("status", "attached_instance_id"),
         on_status_change="status_changed_at",
-        before_write=_link_instances,
+        before_write=functools.partial(_link_instances, instance_pks=instance_pks),
     )
 
 
-def _link_instances(rows: list[NetworkInterface]) -> None:
+def _link_instances(rows: list[Row], instance_pks: dict[str, int]) -> None:
     """Point the ENIs about to be written at their instance's row, when the mirror has it."""
-    attached_to = {row.attached_instance_id for row in rows if row.attached_instance_id}
-    pks = dict(
-        Instance.objects.filter(instance_id__in=attached_to).values_list("instance_id", "pk")
-    )
     for row in rows:
-        row.instance_id = pks.get(row.attached_instance_id)
+        row["instance_id"] = instance_pks.get(row["attached_instance_id"])
 
 
 def _link_late_instances() -> None:
@@ -435,6 +460,10 @@ def _link_late_instances() -> None:
         unlinked.update(instance=Subquery(instance.values("pk")[:1]))
 
 
+# A row to write: column values by field attname ("pk" for the primary key of an update).
+Row = dict[str, object]
+
+
 def _apply(
     model: type[Model],
     wanted: dict[str, dict[str, object]],
@@ -443,7 +472,7 @@ def _apply(
     *,
     watched: tuple[str, ...] = (),
     on_status_change: str = "",
-    before_write: Callable[[list[Model]], None] | None = None,
+    before_write: Callable[[list[Row]], None] | None = None,
 ) -> PageResult:
     """Create the new rows, update the changed ones, leave the rest untouched.
 
@@ -452,26 +481,22 @@ def _apply(
     any transaction; only a page with something to write takes the write lock, and its rows,
     their audit events and nothing else commit together.
     """
-    existing = {
-        resource_id: (pk, fingerprint, gone_at)
-        for resource_id, pk, fingerprint, gone_at in model.objects.filter(
-            **{f"{key}__in": list(wanted)}
-        ).values_list(key, "pk", "fingerprint", "gone_at")
-    }
+    existing = _existing(model, key, list(wanted))
     result = PageResult()
-    to_create, to_update = [], []
+    to_create: list[Row] = []
+    to_update: list[Row] = []
     for resource_id, values in wanted.items():
         fingerprint = _fingerprint(values)
         row = existing.get(resource_id)
         if row is None:
             to_create.append(
-                model(**{key: resource_id}, **values, fingerprint=fingerprint, changed_at=now)
+                {key: resource_id, **values, "fingerprint": fingerprint, "changed_at": now}
             )
-        elif row[1] != fingerprint or row[2] is not None:
-            updated = model(pk=row[0], **{key: resource_id}, **values, fingerprint=fingerprint)
-            updated.changed_at = now
-            updated.gone_at = None
-            to_update.append(updated)
+        elif row[1] != fingerprint or row[2]:
+            to_update.append(
+                {"pk": row[0], key: resource_id, **values, "fingerprint": fingerprint,
+                 "changed_at": now, "gone_at": None}
+            )  # fmt: skip
     if not to_create and not to_update:
         return result
     with transaction.atomic():
@@ -481,17 +506,56 @@ def _apply(
         if before_write:
             before_write([*to_create, *to_update])
         if to_create:
-            model.objects.bulk_create(to_create, batch_size=500)
+            _insert_rows(model, to_create)
         if to_update:
-            fields = [*model.MIRRORED, *model.LINKS, "fingerprint", "changed_at", "gone_at"]
+            names = [*model.MIRRORED, *model.LINKS, "fingerprint", "changed_at", "gone_at"]
             if on_status_change:
-                fields.append(on_status_change)
-            _update_rows(model, to_update, fields)
+                names.append(on_status_change)
+            _update_rows(model, to_update, names)
     result.created, result.updated = len(to_create), len(to_update)
     return result
 
 
-def _update_rows(model: type[Model], rows: list[Model], names: list[str]) -> None:
+def _existing(model: type[Model], key: str, ids: list[str]) -> dict[str, tuple[int, str, bool]]:
+    """(pk, fingerprint, gone) of the rows among `ids`. Written out: the ORM took longer to
+    build this query than the database took to answer it, once for every page."""
+    quote = connection.ops.quote_name
+    key_column = quote(model._meta.get_field(key).column)
+    # Only quoted names of our own model go into the text; every id is a parameter.
+    sql = (
+        f"SELECT {key_column}, {quote(model._meta.pk.column)}, fingerprint, "  # noqa: S608
+        f"gone_at IS NOT NULL FROM {quote(model._meta.db_table)} "
+        f"WHERE {key_column} IN ({', '.join(['%s'] * len(ids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        return {
+            resource_id: (pk, fingerprint, gone) for resource_id, pk, fingerprint, gone in cursor
+        }
+
+
+def _insert_rows(model: type[Model], rows: list[Row]) -> None:
+    """One parameterised INSERT per row, sent with executemany; columns a row lacks get their
+    field's default.
+
+    bulk_create() builds model instances and statements of a few dozen rows each (SQLite's
+    limit on parameters), and prepares every value through its field: on a first sync that
+    costs several times the database's own work.
+    """
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    # Only quoted names of our own model go into the text; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    defaults = {field.attname: field.get_default() for field in fields}
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, _parameters(fields, ({**defaults, **row} for row in rows)))
+
+
+def _update_rows(model: type[Model], rows: list[Row], names: list[str]) -> None:
     """One parameterised UPDATE per row, sent with executemany.
 
     bulk_update() builds a CASE expression per field over every row of the batch, which costs
@@ -505,46 +569,80 @@ def _update_rows(model: type[Model], rows: list[Model], names: list[str]) -> Non
         f"UPDATE {quote(model._meta.db_table)} SET {assignments} "  # noqa: S608
         f"WHERE {quote(model._meta.pk.column)} = %s"
     )
-    params = [
-        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
-        + [row.pk]
-        for row in rows
-    ]
+    pk = model._meta.pk
+    # The primary key last, for the WHERE clause.
+    rows_by_pk = ({**row, pk.attname: row["pk"]} for row in rows)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(sql, _parameters([*fields, pk], rows_by_pk))
+
+
+# Fields whose Python values the database drivers take as they are; times need converting
+# (SQLite stores text) and a field of any other kind gets Django's full preparation.
+PLAIN_FIELDS = {
+    "CharField", "TextField", "BooleanField", "ForeignKey", "PositiveIntegerField",
+    "IntegerField", "BigAutoField",
+}  # fmt: skip
+
+
+def _parameters(fields: list[Field], rows: Iterable[Row]) -> list[list[object]]:
+    """Each row's values of `fields`, in order, ready for the database."""
+    values_of = itemgetter(*(model_field.attname for model_field in fields))
+    converted = []
+    for index, model_field in enumerate(fields):
+        kind = model_field.get_internal_type()
+        if kind == "DateTimeField":
+            # A page's rows share most of their times (the sync's own "now").
+            to_db = functools.cache(connection.ops.adapt_datetimefield_value)
+        elif kind not in PLAIN_FIELDS:
+            to_db = functools.partial(model_field.get_db_prep_save, connection=connection)
+        else:
+            continue
+        converted.append((index, to_db))
+    parameters = []
+    for row in rows:
+        values = list(values_of(row))
+        for index, to_db in converted:
+            values[index] = to_db(values[index])
+        parameters.append(values)
+    return parameters
 
 
 def _changes(
     model: type[Model],
     key: str,
-    updated: list[Model],
+    updated: list[Row],
     watched: tuple[str, ...],
     on_status_change: str,
     now: datetime,
 ) -> list[Change]:
-    """The watched fields that changed, read from the rows before they are overwritten."""
+    """The watched fields that changed, read from the rows before they are overwritten; and
+    `on_status_change` set to now where the status changed, kept where it did not."""
+    kept = (on_status_change,) if on_status_change else ()
     before = {
         row.pop("pk"): row
-        for row in model.objects.filter(pk__in=[item.pk for item in updated]).values("pk", *watched)
+        for row in model.objects.filter(pk__in=[item["pk"] for item in updated]).values(
+            "pk", *watched, *kept
+        )
     }
     changes = []
     for item in updated:
-        old = before[item.pk]
-        new = {name: getattr(item, name) for name in watched}
-        if on_status_change and old["status"] != new["status"]:
-            setattr(item, on_status_change, now)
+        old = before[item["pk"]]
+        if on_status_change:
+            since = old.pop(on_status_change)
+            item[on_status_change] = now if old["status"] != item["status"] else since
+        new = {name: item[name] for name in watched}
         if old == new:
             continue
         is_eni = model is NetworkInterface
         changes.append(
             Change(
                 kind="eni" if is_eni else "instance",
-                resource_id=getattr(item, key),
-                region_id=getattr(item, "region_id", ""),
+                resource_id=item[key],
+                region_id=item.get("region_id", ""),
                 instance_id=(
-                    item.attached_instance_id or old["attached_instance_id"]
+                    item["attached_instance_id"] or old["attached_instance_id"]
                     if is_eni
-                    else getattr(item, key)
+                    else item[key]
                 ),
                 before=old,
                 after=new,
@@ -555,23 +653,35 @@ def _changes(
 
 def _fingerprint(values: dict[str, object]) -> str:
     text = "\x1f".join(
-        value.isoformat() if isinstance(value, datetime) else str(value)
-        for value in values.values()
+        [
+            value
+            if value.__class__ is str  # nearly all of them: skip the checks below
+            else value.isoformat()
+            if isinstance(value, datetime)
+            else str(value)
+            for value in values.values()
+        ]
     )
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _mark_gone(model: type[Model], key: str, seen: set[str], now: datetime) -> int:
     """Mark the rows ENS no longer lists, and record each as an external change."""
-    vanished = [
-        (pk, resource_id, region_id)
-        for pk, resource_id, region_id in model.objects.filter(gone_at__isnull=True)
-        .values_list("pk", key, "region_id")
-        .iterator(chunk_size=2000)
-        if resource_id not in seen
-    ]
-    for start in range(0, len(vanished), GONE_BATCH):
-        batch = vanished[start : start + GONE_BATCH]
+    quote = connection.ops.quote_name
+    # Written out, like _existing(): the whole table goes through this loop.
+    sql = (
+        f"SELECT {quote(model._meta.get_field(key).column)} "  # noqa: S608
+        f"FROM {quote(model._meta.db_table)} WHERE gone_at IS NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        vanished_ids = [resource_id for (resource_id,) in cursor if resource_id not in seen]
+    for start in range(0, len(vanished_ids), GONE_BATCH):
+        batch = list(
+            model.objects.filter(
+                **{f"{key}__in": vanished_ids[start : start + GONE_BATCH]}, gone_at__isnull=True
+            ).values_list("pk", key, "region_id")
+        )
         model.objects.filter(pk__in=[pk for pk, _, _ in batch]).update(gone_at=now, changed_at=now)
         for _, resource_id, region_id in batch:
             record(
@@ -583,4 +693,4 @@ def _mark_gone(model: type[Model], key: str, seen: set[str], now: datetime) -> i
                 after={"listed": False},
                 comment="ENS no longer lists it; the inventory marks it gone.",
             )
-    return len(vanished)
+    return len(vanished_ids)

@@ -97,6 +97,21 @@ def test_a_changed_fleet_creates_updates_and_marks_gone(db, ens_client, emulator
     assert NetworkInterface.objects.get(eni_id=changed_eni).gone_at is not None
 
 
+def test_a_change_other_than_status_keeps_the_time_of_the_status(db, ens_client, emulator):
+    sync(ens_client)
+    eni_id = emulator.control.state()["demo_notes"]["detach_candidates"][0]
+    before = NetworkInterface.objects.get(eni_id=eni_id)
+    emulator.control.change_eni(eni_id, name="renamed outside the dashboard")
+
+    run = sync(ens_client)
+
+    eni = NetworkInterface.objects.get(eni_id=eni_id)
+    assert run.enis_updated == 1
+    assert eni.name == "renamed outside the dashboard"
+    assert eni.changed_at > before.changed_at
+    assert eni.status_changed_at == before.status_changed_at
+
+
 def test_a_row_that_comes_back_is_no_longer_gone(db, ens_client, emulator):
     sync(ens_client)
     emulator.control.reset(seed=2, instances=3)
