@@ -14,7 +14,7 @@ from django_htmx.http import trigger_client_event
 
 from eniadmin.accounts.access import loads_access
 from eniadmin.detach import workflow
-from eniadmin.detach.forms import DecisionForm, DetachRequestForm, storable_ids
+from eniadmin.detach.forms import MAX_SELECTED, DecisionForm, DetachRequestForm, storable_ids
 from eniadmin.detach.models import DetachRequest, Status
 from eniadmin.ens.client import EnsClient
 from eniadmin.ens.errors import EnsConfigurationError, EnsError
@@ -122,7 +122,7 @@ def _request_remedy(
 
 def _confirm(request: AppRequest, form: DetachRequestForm, eni_ids: list[str]) -> HttpResponse:
     enis = list(
-        NetworkInterface.objects.filter(eni_id__in=storable_ids(eni_ids[:50]))
+        NetworkInterface.objects.filter(eni_id__in=storable_ids(eni_ids[:MAX_SELECTED]))
         .select_related("instance")
         .prefetch_related("detach_requests")
     )

@@ -24,9 +24,9 @@ from django.utils.functional import SimpleLazyObject
 
 from eniadmin.inventory.models import EdgeRegion, SyncRun, WorkerHeartbeat
 
-# When a region last changed: regions change only when a sync writes them, and a new one is
-# written with that sync's time, later than every older row's.
-RegionsVersion = datetime | None
+# The newest region row and when a region last changed: regions change only when a sync writes
+# them; the row id moves with a new region whatever the writing machine's clock says.
+RegionsVersion = tuple[int | None, datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,9 @@ def add_header_count(
 def fleet_status_of(request: HttpRequest) -> FleetStatus:
     if status := getattr(request, "_fleet_status", None):
         return status
+    if not request.user.is_authenticated:
+        # The query below hangs off the user's row; nobody signed in is shown no status.
+        return FleetStatus(None, None, None, False, (None, None), {})
     builders = getattr(request, "_header_counts", {})
     counts = {name: expression for name, build in builders.items() if (expression := build())}
     columns: dict[str, Any] = {
@@ -67,6 +70,7 @@ def fleet_status_of(request: HttpRequest) -> FleetStatus:
             .values("finished_at")[:1]
         ),
         "worker_alive": Exists(WorkerHeartbeat.objects.alive()),
+        "regions_newest_pk": Subquery(EdgeRegion.objects.order_by("-pk").values("pk")[:1]),
         "regions_changed_at": Subquery(
             EdgeRegion.objects.order_by("-changed_at").values("changed_at")[:1]
         ),
@@ -80,7 +84,7 @@ def fleet_status_of(request: HttpRequest) -> FleetStatus:
         last_run=_run_from(values["last_run"], LAST_RUN_FIELDS),
         last_synced_at=values["last_synced_at"],
         worker_alive=bool(values["worker_alive"]),
-        regions_version=values["regions_changed_at"],
+        regions_version=(values["regions_newest_pk"], values["regions_changed_at"]),
         counts={name: values[name] or 0 for name in counts},
     )
     request._fleet_status = status

@@ -519,6 +519,8 @@ def _apply(
 def _existing(model: type[Model], key: str, ids: list[str]) -> dict[str, tuple[int, str, bool]]:
     """(pk, fingerprint, gone) of the rows among `ids`. Written out: the ORM took longer to
     build this query than the database took to answer it, once for every page."""
+    if not ids:  # an empty page: PostgreSQL refuses "IN ()"
+        return {}
     quote = connection.ops.quote_name
     key_column = quote(model._meta.get_field(key).column)
     # Only quoted names of our own model go into the text; every id is a parameter.
@@ -676,13 +678,16 @@ def _mark_gone(model: type[Model], key: str, seen: set[str], now: datetime) -> i
     with connection.cursor() as cursor:
         cursor.execute(sql)
         vanished_ids = [resource_id for (resource_id,) in cursor if resource_id not in seen]
+    marked = 0
     for start in range(0, len(vanished_ids), GONE_BATCH):
         batch = list(
             model.objects.filter(
                 **{f"{key}__in": vanished_ids[start : start + GONE_BATCH]}, gone_at__isnull=True
             ).values_list("pk", key, "region_id")
         )
-        model.objects.filter(pk__in=[pk for pk, _, _ in batch]).update(gone_at=now, changed_at=now)
+        marked += model.objects.filter(pk__in=[pk for pk, _, _ in batch]).update(
+            gone_at=now, changed_at=now
+        )
         for _, resource_id, region_id in batch:
             record(
                 Action.EXTERNAL_CHANGE,
@@ -693,4 +698,4 @@ def _mark_gone(model: type[Model], key: str, seen: set[str], now: datetime) -> i
                 after={"listed": False},
                 comment="ENS no longer lists it; the inventory marks it gone.",
             )
-    return len(vanished_ids)
+    return marked

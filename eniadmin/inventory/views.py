@@ -226,7 +226,7 @@ def _detach_request_model() -> type[Model]:
 
 
 # The region filter's choices change only when a sync writes a region, so each process keeps
-# them, with when a region last changed as they were read.
+# them, with the version (newest row, last change) they were read at.
 _UNKNOWN = object()
 _regions: tuple[RegionsVersion | object, list[tuple[str, str]]] = (_UNKNOWN, [])
 
@@ -241,7 +241,10 @@ def _region_choices(
     stale = known is _UNKNOWN or (version is not _UNKNOWN and version != known)
     if stale or (including and all(region_id != including for region_id, _ in choices)):
         regions = list(EdgeRegion.objects.all())
-        known = max((region.changed_at for region in regions), default=None)
+        known = (
+            max((region.pk for region in regions), default=None),
+            max((region.changed_at for region in regions), default=None),
+        )
         _regions = known, [(region.region_id, str(region)) for region in regions]
     return _regions[1]
 

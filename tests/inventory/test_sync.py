@@ -97,6 +97,18 @@ def test_a_changed_fleet_creates_updates_and_marks_gone(db, ens_client, emulator
     assert NetworkInterface.objects.get(eni_id=changed_eni).gone_at is not None
 
 
+def test_an_empty_fleet_syncs_and_marks_everything_gone(db, ens_client, emulator):
+    sync(ens_client)
+    emulator.control.reset(instances=0)
+
+    run = sync(ens_client)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    assert (run.instances_gone, run.instances_created) == (24, 0)
+    assert not Instance.objects.present().exists()
+    assert not NetworkInterface.objects.present().exists()
+
+
 def test_a_change_other_than_status_keeps_the_time_of_the_status(db, ens_client, emulator):
     sync(ens_client)
     eni_id = emulator.control.state()["demo_notes"]["detach_candidates"][0]
