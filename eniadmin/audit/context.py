@@ -65,7 +65,8 @@ def client_ip_of(request: HttpRequest) -> str | None:
     address = request.META.get("REMOTE_ADDR", "")
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies:
-        forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = [hop.strip() for hop in header.split(",") if hop.strip()]
         if len(forwarded) >= proxies:
             address = forwarded[-proxies]
     try:

@@ -70,6 +70,29 @@ def test_the_lock_ends_after_the_cool_off(client, operator, settings):
         assert attempt(client, "olivia", "olivia-pass-4829").status_code == 302
 
 
+def test_tries_during_a_lock_do_not_lengthen_it(client, operator, settings):
+    fail_until_locked(client, "olivia", "203.0.113.7", settings)
+    halfway = timezone.now() + settings.AXES_COOLOFF_TIME / 2
+    with time_machine.travel(halfway):
+        assert attempt(client, "olivia", "wrong-password", "203.0.113.8").status_code == 429
+
+    after_the_first_lock = timezone.now() + settings.AXES_COOLOFF_TIME + timedelta(seconds=1)
+    with time_machine.travel(after_the_first_lock):
+        assert attempt(client, "olivia", "olivia-pass-4829", "198.51.100.20").status_code == 302
+
+
+def test_behind_a_proxy_the_address_is_the_one_it_saw(rf, settings):
+    from eniadmin.audit.context import client_ip_of
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    forwarded = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.5")
+    assert client_ip_of(forwarded) == "203.0.113.5"
+    # Without the header (a request that did not come through the proxy): the peer itself.
+    assert client_ip_of(rf.get("/", REMOTE_ADDR="10.0.0.2")) == "10.0.0.2"
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip_of(forwarded) == "10.0.0.2"
+
+
 def test_session_expires_after_its_age(client, viewer, settings):
     client.post(reverse("login"), {"username": "victor", "password": "victor-pass-4829"})
     assert client.get("/").status_code == 200
