@@ -43,6 +43,7 @@ T = TypeVar("T")
 ABANDONED_AFTER_SECONDS = 300
 GONE_BATCH = 500
 PROGRESS_EVERY = timedelta(seconds=0.5)
+ANALYZE_AFTER_CHANGED_ROWS = 5000
 
 
 @dataclass
@@ -180,7 +181,23 @@ def run_sync(
     with transaction.atomic():
         run.save()
         record(Action.SYNC_FINISHED, after=_counts(run), comment=f"Sync #{run.pk} finished.")
+    _refresh_statistics(run)
     return run
+
+
+def _refresh_statistics(run: SyncRun) -> None:
+    """After a first sync or another big change, let PostgreSQL's planner see the new tables.
+
+    Autovacuum notices thousands of new rows only a while later; until then the list page's
+    queries are planned for almost empty tables (sorting the whole fleet instead of reading an
+    index). SQLite plans without statistics unless asked to keep them.
+    """
+    changed = run.instances_created + run.enis_created + run.instances_gone + run.enis_gone
+    if connection.vendor != "postgresql" or changed < ANALYZE_AFTER_CHANGED_ROWS:
+        return
+    tables = (Instance._meta.db_table, NetworkInterface._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(map(connection.ops.quote_name, tables))}")
 
 
 @contextmanager

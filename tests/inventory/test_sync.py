@@ -97,6 +97,24 @@ def test_a_changed_fleet_creates_updates_and_marks_gone(db, ens_client, emulator
     assert NetworkInterface.objects.get(eni_id=changed_eni).gone_at is not None
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
+def test_a_big_change_refreshes_the_planner_statistics(db, ens_client, monkeypatch):
+    from eniadmin.inventory import sync as inventory_sync
+
+    def estimated_rows() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE relname = %s",
+                [NetworkInterface._meta.db_table],
+            )
+            return cursor.fetchone()[0]
+
+    before = estimated_rows()
+    monkeypatch.setattr(inventory_sync, "ANALYZE_AFTER_CHANGED_ROWS", 10)
+    sync(ens_client)
+    assert estimated_rows() == NetworkInterface.objects.count() != before
+
+
 def test_an_empty_fleet_syncs_and_marks_everything_gone(db, ens_client, emulator):
     sync(ens_client)
     emulator.control.reset(instances=0)
