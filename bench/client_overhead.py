@@ -117,13 +117,17 @@ def ours(port: int, calls: int) -> float:
 
 
 def bare_requests(port: int, calls: int) -> float:
-    """The floor: the same POST and json.loads through requests, with no signing or parsing."""
+    """The floor: the same POST and json.loads through requests' cheapest path (a copy of one
+    prepared request, sent), with no signing or parsing."""
     session = requests.Session()
     session.trust_env = False
-    url = f"http://127.0.0.1:{port}/?PageSize=50"
+    prepared = session.prepare_request(
+        requests.Request("POST", f"http://127.0.0.1:{port}/?PageSize=50")
+    )
     started = time.perf_counter()
     for _ in range(calls):
-        assert len(session.post(url, timeout=(3, 15)).json()["NetworkInterfaceSets"]) == 1
+        response = session.send(prepared.copy(), timeout=(3, 15))
+        assert len(json.loads(response.content)["NetworkInterfaceSets"]) == 1
     elapsed = time.perf_counter() - started
     session.close()
     return elapsed
