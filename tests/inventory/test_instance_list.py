@@ -276,7 +276,15 @@ def test_eni_detail_shows_state_and_reasons(client, viewer, synced):
     html = response.content.decode()
     assert response.status_code == 200
     assert eni_id in html
-    assert "Its instance is Running; it must be Stopped." in html
+    assert html.count("Its instance is Running; it must be Stopped.") == 1
+
+
+def test_eni_detail_ties_the_reasons_to_the_disabled_detach(client, operator, synced):
+    client.force_login(operator)
+    eni_id = synced["primary_on_stopped_instance"][0]
+    html = client.get(reverse("inventory:eni-detail", args=[eni_id])).content.decode()
+    assert f'aria-describedby="why-{eni_id}"' in html
+    assert html.count("primary network interface, which cannot be detached") == 1
 
 
 def test_eni_detail_of_an_unknown_eni_is_404(client, viewer, db):
