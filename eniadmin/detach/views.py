@@ -7,7 +7,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
@@ -297,9 +296,8 @@ def eni_row(request: AppRequest, eni_id: str) -> HttpResponse:
         ),
         eni_id=eni_id,
     )
-    has_open = any(item.is_open for item in eni.detach_requests.all())
-    eni.detach_blockers = eligibility.detach_blockers(
-        eligibility.mirror_state(eni, has_open_request=has_open)
+    eni.detach_blockers = eligibility.mirror_blockers(
+        eni, has_open_request=any(item.is_open for item in eni.detach_requests.all())
     )
     return render(
         request,
@@ -307,6 +305,5 @@ def eni_row(request: AppRequest, eni_id: str) -> HttpResponse:
         {
             "eni": eni,
             "can_request_detach": request.user.has_perm("accounts.request_detach"),
-            "eni_url_prefix": reverse("inventory:eni-detail", args=["-"])[:-2],
         },
     )

@@ -7,6 +7,7 @@ workflow can feed it fresh cloud state instead of the cached mirror.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from eniadmin.ens.client import EnsClient
@@ -80,6 +81,17 @@ def mirror_state(eni: NetworkInterface, *, has_open_request: bool = False) -> De
         gone=eni.gone_at is not None,
         has_open_request=has_open_request,
     )
+
+
+def mirror_blockers(eni: NetworkInterface, *, has_open_request: bool) -> tuple[str, ...]:
+    """detach_blockers() of the state the inventory last saw, for the list and its rows."""
+    return _remembered_blockers(mirror_state(eni, has_open_request=has_open_request))
+
+
+@functools.lru_cache(maxsize=256)
+def _remembered_blockers(state: DetachState) -> tuple[str, ...]:
+    # A page's hundreds of rows share a few states: the rules answer each once.
+    return tuple(detach_blockers(state))
 
 
 def fresh_state(

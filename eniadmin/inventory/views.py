@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -12,7 +11,6 @@ from django.db.models import Exists, Func, IntegerField, Model, OuterRef, Q, Que
 from django.db.models.expressions import Star
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -62,8 +60,6 @@ def instance_list(request: AppRequest) -> HttpResponse:
         "filtered": bool(filters),
         "query_without_page": urlencode(filters),
         "can_request_detach": request.user.has_perm("accounts.request_detach"),
-        # Rows build their ENI links from this: one reverse() per page, not two per row.
-        "eni_url_prefix": reverse("inventory:eni-detail", args=["-"])[:-2],
         "sync": SimpleLazyObject(lambda: _sync_context(request)),
     }
     template = "inventory/instance_list.html"
@@ -196,15 +192,9 @@ class ListedEni:
 def _decide_eligibility(eni: NetworkInterface | ListedEni) -> None:
     """Every reason a detach may not be requested, from the mirror (the instance loaded)."""
     newest = eni.newest_detach_request
-    eni.detach_blockers = _detach_blockers(
-        eligibility.mirror_state(eni, has_open_request=newest is not None and newest.is_open)
+    eni.detach_blockers = eligibility.mirror_blockers(
+        eni, has_open_request=newest is not None and newest.is_open
     )
-
-
-@functools.lru_cache(maxsize=256)
-def _detach_blockers(state: eligibility.DetachState) -> tuple[str, ...]:
-    """The rules' answer for these inputs: a page's hundreds of rows share a few of them."""
-    return tuple(eligibility.detach_blockers(state))
 
 
 def _newest_request_columns() -> dict[str, Subquery]:

@@ -269,6 +269,13 @@ def test_a_page_past_the_last_shows_the_last_page(client, viewer, db):
     assert len(instance_ids(html)) == 10
 
 
+def test_each_eni_row_links_to_its_page(client, viewer, synced):
+    client.force_login(viewer)
+    eni_id = synced["detach_candidates"][0]
+    html = client.get(reverse("inventory:instance-list")).content.decode()
+    assert f'<a href="{reverse("inventory:eni-detail", args=[eni_id])}">{eni_id}</a>' in html
+
+
 def test_eni_detail_shows_state_and_reasons(client, viewer, synced):
     client.force_login(viewer)
     eni_id = synced["secondary_on_running_instance"][0]

@@ -11,6 +11,7 @@ import html
 from datetime import datetime
 
 from django import template
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -72,11 +73,9 @@ def elapsed(since: datetime | None) -> str:
 
 
 @register.simple_tag
-def eni_row(
-    eni: NetworkInterface, url_prefix: str, poll_attributes: str, detach_cell: str
-) -> SafeString:
-    """An ENI's row. `url_prefix` is the ENI page's URL less the id (one reverse() per page);
-    the row's polling attributes and its Detach cell come from the detach app's filters."""
+def eni_row(eni: NetworkInterface, poll_attributes: str, detach_cell: str) -> SafeString:
+    """An ENI's row; its polling attributes and its Detach cell come from the detach app's
+    filters."""
     status = status_badge(eni.status)
     if eni.is_transitional:
         status = quick_format_html(
@@ -89,7 +88,7 @@ def eni_row(
         '<td class="mono">{}</td><td class="detach-cell">{}</td></tr>',
         eni.eni_id,
         poll_attributes,
-        url_prefix,
+        _eni_url_prefix(get_script_prefix()),
         eni.eni_id,
         eni.eni_id,
         eni.name,
@@ -101,6 +100,13 @@ def eni_row(
         eni.vswitch_id,
         detach_cell,
     )
+
+
+@functools.cache
+def _eni_url_prefix(script_prefix: str) -> str:
+    """The ENI page's URL less the id, once per process and script prefix: every row links to
+    it, and reverse() costs more than the rest of a row."""
+    return reverse("inventory:eni-detail", args=["-"]).removesuffix("-/")
 
 
 @register.filter
