@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import Expression, F, Func, Subquery
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -14,15 +14,13 @@ def review_queue(request: HttpRequest) -> dict[str, object]:
     """Pending requests of others for the Approvers' nav badge, counted only if the header shows
     it, and then within the header's one status query."""
 
-    def pending_of_others() -> object:
+    def pending_of_others() -> QuerySet[DetachRequest]:
         return DetachRequest.objects.pending().exclude(requester=request.user)
 
-    def expression() -> Expression | None:
+    def counted() -> QuerySet[DetachRequest] | None:
         if not request.user.has_perm("accounts.decide_detach"):
             return None
-        return Subquery(
-            pending_of_others().order_by().values(count=Func(F("pk"), function="COUNT"))
-        )
+        return pending_of_others()
 
     def count() -> int:
         if not request.user.has_perm("accounts.decide_detach"):
@@ -33,5 +31,5 @@ def review_queue(request: HttpRequest) -> dict[str, object]:
         # The status was read before this processor ran (a view that needed it early).
         return pending_of_others().count()
 
-    add_header_count(request, BADGE, expression)
+    add_header_count(request, BADGE, counted)
     return {BADGE: SimpleLazyObject(count)}

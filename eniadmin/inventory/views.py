@@ -7,8 +7,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, Func, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
-from django.db.models.expressions import Star
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.functional import SimpleLazyObject
@@ -20,7 +19,7 @@ from eniadmin.accounts.access import loads_access
 from eniadmin.audit.models import AuditEvent
 from eniadmin.http import AppRequest
 from eniadmin.inventory import eligibility
-from eniadmin.inventory.context_processors import RegionsVersion, fleet_status_of
+from eniadmin.inventory.context_processors import RegionsVersion, count_of, fleet_status_of
 from eniadmin.inventory.forms import InventoryFilterForm
 from eniadmin.inventory.models import EdgeRegion, Instance, NetworkInterface
 from eniadmin.inventory.sync import queue_sync
@@ -107,13 +106,7 @@ def _filtered(filters: dict[str, str]) -> tuple[QuerySet[Instance], QuerySet[Net
 def _page(instances: QuerySet[Instance], number: int) -> Page:
     """The page's instances and the total in one query: the count rides along as a column."""
     start = (number - 1) * PAGE_SIZE
-    # COUNT(*), which PostgreSQL answers from the present-instances index alone.
-    total = Subquery(
-        instances.order_by().values(
-            count=Func(Star(), function="COUNT", output_field=IntegerField())
-        )
-    )
-    rows = list(instances.annotate(total=total)[start : start + PAGE_SIZE])
+    rows = list(instances.annotate(total=count_of(instances))[start : start + PAGE_SIZE])
     paginator = Paginator(instances, PAGE_SIZE)
     if not rows and number > 1:
         # Past the last page (an old link): Django's answer, the last page, costs a count.

@@ -11,12 +11,12 @@ import functools
 from typing import Any
 
 from django import template
-from django.urls import get_script_prefix, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from eniadmin.detach.models import DetachRequest, poll_interval
-from eniadmin.inventory.templatetags.inventory import elapsed, quick_format_html
+from eniadmin.inventory.templatetags.inventory import elapsed, quick_format_html, reverse_once
 
 register = template.Library()
 # The detach pages show ages too; the filter is the inventory's.
@@ -63,7 +63,7 @@ def detach_cell(eni: Any, can_request_detach: bool) -> SafeString:
             '<a class="button detach" href="{}?eni={}">Detach…</a>',
             eni.eni_id,
             eni.eni_id,
-            _fixed_url("detach:request-create", get_script_prefix()),
+            reverse_once("detach:request-create"),
             eni.eni_id,
         )
     if reasons:
@@ -83,13 +83,6 @@ def detach_cell(eni: Any, can_request_detach: bool) -> SafeString:
 @functools.lru_cache(maxsize=256)  # the same few sentences on hundreds of rows
 def _reason_items(reasons: tuple[str, ...]) -> SafeString:
     return SafeString("".join(quick_format_html("<li>{}</li>", reason) for reason in reasons))
-
-
-@functools.cache
-def _fixed_url(name: str, script_prefix: str) -> str:
-    """reverse() of a URL without arguments, once per process and script prefix: every
-    eligible row of the list links to it."""
-    return reverse(name)
 
 
 @register.filter

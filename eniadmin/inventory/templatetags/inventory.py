@@ -88,7 +88,8 @@ def eni_row(eni: NetworkInterface, poll_attributes: str, detach_cell: str) -> Sa
         '<td class="mono">{}</td><td class="detach-cell">{}</td></tr>',
         eni.eni_id,
         poll_attributes,
-        _eni_url_prefix(get_script_prefix()),
+        # The ENI page's URL less the id.
+        reverse_once("inventory:eni-detail", "-").removesuffix("-/"),
         eni.eni_id,
         eni.eni_id,
         eni.name,
@@ -102,11 +103,15 @@ def eni_row(eni: NetworkInterface, poll_attributes: str, detach_cell: str) -> Sa
     )
 
 
+def reverse_once(name: str, *args: str) -> str:
+    """reverse(), once per process and script prefix: the list's hundreds of rows link to the
+    same few URLs, and reverse() costs more than the rest of a row."""
+    return _reversed(get_script_prefix(), name, args)
+
+
 @functools.cache
-def _eni_url_prefix(script_prefix: str) -> str:
-    """The ENI page's URL less the id, once per process and script prefix: every row links to
-    it, and reverse() costs more than the rest of a row."""
-    return reverse("inventory:eni-detail", args=["-"]).removesuffix("-/")
+def _reversed(script_prefix: str, name: str, args: tuple[str, ...]) -> str:
+    return reverse(name, args=args)
 
 
 @register.filter
