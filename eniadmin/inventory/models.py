@@ -62,11 +62,11 @@ class InstanceQuerySet(models.QuerySet["Instance"]):
 
 
 class Instance(models.Model):
-    instance_id = models.CharField(max_length=64, unique=True)
+    instance_id = models.CharField(max_length=64)
     name = models.CharField(max_length=255, blank=True)
     host_name = models.CharField(max_length=255, blank=True)
-    region_id = models.CharField(max_length=64, db_index=True)
-    status = models.CharField(max_length=32, choices=InstanceStatus.choices, db_index=True)
+    region_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=32, choices=InstanceStatus.choices)
     spec_name = models.CharField(max_length=64, blank=True)
     image_id = models.CharField(max_length=64, blank=True)
     network_id = models.CharField(max_length=64, blank=True)
@@ -93,14 +93,20 @@ class Instance(models.Model):
 
     class Meta:
         ordering = ["region_id", "instance_id"]
+        # Declared here rather than with unique=True or db_index=True on the fields: for those,
+        # PostgreSQL also gets a second, pattern-matching copy of each index (for LIKE 'x%',
+        # which nothing here runs), and every row a sync inserts must go into it as well.
+        constraints = [models.UniqueConstraint(fields=["instance_id"], name="instance_id_unique")]
         indexes = [
+            models.Index(fields=["region_id"], name="instance_region"),
+            models.Index(fields=["status"], name="instance_status"),
             # The list's order over the present instances only: a page is read from the index
             # and the total counted from it, without sorting or scanning the gone rows.
             models.Index(
                 fields=["region_id", "instance_id"],
                 condition=models.Q(gone_at__isnull=True),
                 name="instance_present_in_order",
-            )
+            ),
         ]
 
     def __str__(self) -> str:
@@ -120,18 +126,18 @@ class NetworkInterfaceQuerySet(models.QuerySet["NetworkInterface"]):
 
 
 class NetworkInterface(models.Model):
-    eni_id = models.CharField(max_length=64, unique=True)
+    eni_id = models.CharField(max_length=64)
     name = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
-    region_id = models.CharField(max_length=64, db_index=True)
+    region_id = models.CharField(max_length=64)
     # What ENS says the ENI is attached to ("" when not attached), and that instance's row when
     # the mirror knows it.
-    attached_instance_id = models.CharField(max_length=64, blank=True, db_index=True)
+    attached_instance_id = models.CharField(max_length=64, blank=True)
     instance = models.ForeignKey(
         Instance, null=True, blank=True, on_delete=models.SET_NULL, related_name="interfaces"
     )
-    status = models.CharField(max_length=32, choices=EniStatus.choices, db_index=True)
-    type = models.CharField(max_length=16, choices=EniType.choices, db_index=True)
+    status = models.CharField(max_length=32, choices=EniStatus.choices)
+    type = models.CharField(max_length=16, choices=EniType.choices)
     # Searched by icontains, which no index serves: an index would only slow the sync's writes.
     primary_ip = models.CharField(max_length=64, blank=True)
     primary_ip_type = models.CharField(max_length=16, blank=True)
@@ -162,6 +168,14 @@ class NetworkInterface(models.Model):
 
     class Meta:
         ordering = ["type", "eni_id"]
+        # Not unique=True or db_index=True on the fields: see Instance.Meta.
+        constraints = [models.UniqueConstraint(fields=["eni_id"], name="eni_id_unique")]
+        indexes = [
+            models.Index(fields=["region_id"], name="eni_region"),
+            models.Index(fields=["attached_instance_id"], name="eni_attached_instance"),
+            models.Index(fields=["status"], name="eni_status"),
+            models.Index(fields=["type"], name="eni_type"),
+        ]
 
     def __str__(self) -> str:
         return self.eni_id
