@@ -1,10 +1,10 @@
 """Mirror the cloud into the database: walk every page once, write only what changed.
 
-Memory stays flat whatever the fleet size: a page is upserted and dropped before the next is
-fetched; only the ids seen are kept, to mark the rows that vanished, and each instance's row
-key, to link the ENIs to it. Each page commits on its own, so a sync that fails half-way keeps
-the pages it finished (its run says how far it got) and marks nothing gone: absence is only
-concluded from a complete walk.
+Memory stays flat whatever the fleet size: a page is compared with the mirror and dropped; only
+its changed rows wait, a couple of thousand at most, to be written together. Only the ids seen
+are kept, to mark the rows that vanished, and each instance's row key, to link the ENIs to it.
+A sync that fails half-way still writes the pages it finished (its run says how far it got)
+and marks nothing gone: absence is only concluded from a complete walk.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ T = TypeVar("T")
 ABANDONED_AFTER_SECONDS = 300
 GONE_BATCH = 500
 PROGRESS_EVERY = timedelta(seconds=0.5)
+WRITE_EVERY_ROWS = 2000
+WRITE_EVERY = timedelta(seconds=1)
 ANALYZE_AFTER_CHANGED_ROWS = 5000
 
 
@@ -167,8 +170,10 @@ def run_sync(
             walk.network_interfaces(prefetched(client.iter_network_interface_pages()))
             walk.mark_gone()
     except EnsError as error:
+        walk.write()
         return _finish_failed(run, error.code, error.operator_message, error.request_id)
     except SyncStopped:
+        walk.write()
         return _finish_failed(
             run, "WorkerStopped", "The worker was stopped; the next sync starts over.", ""
         )
@@ -280,8 +285,10 @@ class _Walk:
         self.seen_instances: set[str] = set()
         self.seen_enis: set[str] = set()
         self.instance_pks: dict[str, int] = {}
+        self.batch: _Batch | None = None
 
     def instances(self, pages: Iterable[resources.Page[resources.Instance]]) -> None:
+        self.batch = _Batch(Instance, "instance_id", self.now, watched=("status",))
         for page in pages:
             if not self.instance_pages:
                 self.instance_pages = _page_count(page)
@@ -289,10 +296,9 @@ class _Walk:
                 enis = NetworkInterface.objects.present().count()
                 self.run.pages_expected = self.instance_pages + math.ceil(enis / page.page_size)
             self.seen_instances.update(item.instance_id for item in page.items)
-            result = _upsert_instances(page.items, self.now)
-            self.run.instances_created += result.created
-            self.run.instances_updated += result.updated
+            self.batch.add(_instance_values(page.items))
             self._progress()
+        self.write()
 
     def network_interfaces(
         self, pages: Iterable[resources.Page[resources.NetworkInterface]]
@@ -300,18 +306,37 @@ class _Walk:
         # Every instance row is written by now: the ENIs' links come from this, not from a
         # query per page.
         self.instance_pks = dict(Instance.objects.values_list("instance_id", "pk"))
+        self.batch = _Batch(
+            NetworkInterface,
+            "eni_id",
+            self.now,
+            watched=("status", "attached_instance_id"),
+            on_status_change="status_changed_at",
+            before_write=functools.partial(_link_instances, instance_pks=self.instance_pks),
+        )
         first = True
         for page in pages:
             if first:
                 self.run.pages_expected = self.instance_pages + _page_count(page)
                 first = False
             self.seen_enis.update(item.eni_id for item in page.items)
-            result = _upsert_network_interfaces(page.items, self.now, self.instance_pks)
-            self.run.enis_created += result.created
-            self.run.enis_updated += result.updated
+            self.batch.add(_network_interface_values(page.items))
             self._progress()
+        self.write()
         with transaction.atomic():
             _link_late_instances()
+
+    def write(self) -> None:
+        """Write what the pages walked so far changed; a failed walk keeps them too."""
+        if self.batch is None:
+            return
+        result = self.batch.write()
+        if self.batch.model is Instance:
+            self.run.instances_created += result.created
+            self.run.instances_updated += result.updated
+        else:
+            self.run.enis_created += result.created
+            self.run.enis_updated += result.updated
 
     def mark_gone(self) -> None:
         with transaction.atomic():
@@ -321,6 +346,8 @@ class _Walk:
             self.run.enis_gone = _mark_gone(NetworkInterface, "eni_id", self.seen_enis, self.now)
 
     def _progress(self) -> None:
+        if self.batch is not None and self.batch.due:
+            self.write()
         self.run.pages_done += 1
         self.run.pages_expected = max(self.run.pages_expected or 0, self.run.pages_done)
         now = timezone.now()
@@ -387,8 +414,8 @@ def _spaced(values: Iterable[str]) -> str:
 
 
 def _upsert_regions(regions: list[resources.EnsRegion], now: datetime) -> None:
-    _apply(
-        EdgeRegion,
+    batch = _Batch(EdgeRegion, "region_id", now)
+    batch.add(
         {
             region.region_id: {
                 "name": region.name,
@@ -397,14 +424,13 @@ def _upsert_regions(regions: list[resources.EnsRegion], now: datetime) -> None:
                 "province": region.province,
             }
             for region in regions
-        },
-        "region_id",
-        now,
+        }
     )
+    batch.write()
 
 
-def _upsert_instances(items: list[resources.Instance], now: datetime) -> PageResult:
-    wanted = {
+def _instance_values(items: list[resources.Instance]) -> dict[str, dict[str, object]]:
+    return {
         item.instance_id: {
             "name": item.name,
             "host_name": item.host_name,
@@ -422,13 +448,12 @@ def _upsert_instances(items: list[resources.Instance], now: datetime) -> PageRes
         }
         for item in items
     }
-    return _apply(Instance, wanted, "instance_id", now, watched=("status",))
 
 
-def _upsert_network_interfaces(
-    items: list[resources.NetworkInterface], now: datetime, instance_pks: dict[str, int]
-) -> PageResult:
-    wanted = {
+def _network_interface_values(
+    items: list[resources.NetworkInterface],
+) -> dict[str, dict[str, object]]:
+    return {
         item.eni_id: {
             "name": item.name,
             "description": item.description,
@@ -448,15 +473,6 @@ def _upsert_network_interfaces(
         }
         for item in items
     }
-    return _apply(
-        NetworkInterface,
-        wanted,
-        "eni_id",
-        now,
-        watched=("status", "attached_instance_id"),
-        on_status_change="status_changed_at",
-        before_write=functools.partial(_link_instances, instance_pks=instance_pks),
-    )
 
 
 def _link_instances(rows: list[Row], instance_pks: dict[str, int]) -> None:
@@ -481,56 +497,93 @@ def _link_late_instances() -> None:
 Row = dict[str, object]
 
 
-def _apply(
-    model: type[Model],
-    wanted: dict[str, dict[str, object]],
-    key: str,
-    now: datetime,
-    *,
-    watched: tuple[str, ...] = (),
-    on_status_change: str = "",
-    before_write: Callable[[list[Row]], None] | None = None,
-) -> PageResult:
-    """Create the new rows, update the changed ones, leave the rest untouched.
+class _Batch:
+    """One model's rows to create or update, gathered page by page and written together.
 
     Rows are compared by a fingerprint of their mirrored values: one narrow query per page
     instead of reading and converting every column of every row. The comparison runs outside
-    any transaction; only a page with something to write takes the write lock, and its rows,
-    their audit events and nothing else commit together.
+    any transaction. What differs waits here until WRITE_EVERY_ROWS rows have gathered (or
+    WRITE_EVERY has passed), then those rows, their audit events and nothing else commit
+    together: committing every page on its own wrote the same index pages again at each
+    commit, since a page's random ids touch a leaf of every index, and that cost more than the
+    inserts themselves. A later page's row replaces a waiting one with the same id (a fleet
+    shifting mid-walk), as it would have once written.
     """
-    existing = _existing(model, key, list(wanted))
-    result = PageResult()
-    to_create: list[Row] = []
-    to_update: list[Row] = []
-    for resource_id, values in wanted.items():
-        fingerprint = _fingerprint(values)
-        row = existing.get(resource_id)
-        if row is None:
-            to_create.append(
-                {key: resource_id, **values, "fingerprint": fingerprint, "changed_at": now}
-            )
-        elif row[1] != fingerprint or row[2]:
-            to_update.append(
-                {"pk": row[0], key: resource_id, **values, "fingerprint": fingerprint,
-                 "changed_at": now, "gone_at": None}
-            )  # fmt: skip
-    if not to_create and not to_update:
+
+    def __init__(
+        self,
+        model: type[Model],
+        key: str,
+        now: datetime,
+        *,
+        watched: tuple[str, ...] = (),
+        on_status_change: str = "",
+        before_write: Callable[[list[Row]], None] | None = None,
+    ) -> None:
+        self.model = model
+        self.key = key
+        self.now = now
+        self.watched = watched
+        self.on_status_change = on_status_change
+        self.before_write = before_write
+        self.to_create: dict[str, Row] = {}
+        self.to_update: dict[str, Row] = {}
+        self.written_at = time.monotonic()
+
+    def add(self, wanted: dict[str, dict[str, object]]) -> None:
+        key, now = self.key, self.now
+        existing = _existing(self.model, key, list(wanted))
+        for resource_id, values in wanted.items():
+            fingerprint = _fingerprint(values)
+            row = existing.get(resource_id)
+            if row is None:
+                self.to_create[resource_id] = {
+                    key: resource_id,
+                    **values,
+                    "fingerprint": fingerprint,
+                    "changed_at": now,
+                }
+            elif row[1] != fingerprint or row[2]:
+                self.to_update[resource_id] = {
+                    "pk": row[0], key: resource_id, **values, "fingerprint": fingerprint,
+                    "changed_at": now, "gone_at": None,
+                }  # fmt: skip
+            else:  # as written: an earlier page's version of it is no longer news
+                self.to_update.pop(resource_id, None)
+
+    @property
+    def due(self) -> bool:
+        waiting = len(self.to_create) + len(self.to_update)
+        return waiting >= WRITE_EVERY_ROWS or (
+            waiting > 0 and time.monotonic() - self.written_at >= WRITE_EVERY.total_seconds()
+        )
+
+    def write(self) -> PageResult:
+        """Create the new rows and update the changed ones, in one transaction."""
+        model = self.model
+        to_create, to_update = list(self.to_create.values()), list(self.to_update.values())
+        self.to_create, self.to_update = {}, {}
+        self.written_at = time.monotonic()
+        result = PageResult()
+        if not to_create and not to_update:
+            return result
+        with transaction.atomic():
+            if to_update and self.watched:
+                result.changes = _changes(
+                    model, self.key, to_update, self.watched, self.on_status_change, self.now
+                )
+                _record_changes(result.changes)
+            if self.before_write:
+                self.before_write([*to_create, *to_update])
+            if to_create:
+                _insert_rows(model, to_create)
+            if to_update:
+                names = [*model.MIRRORED, *model.LINKS, "fingerprint", "changed_at", "gone_at"]
+                if self.on_status_change:
+                    names.append(self.on_status_change)
+                _update_rows(model, to_update, names)
+        result.created, result.updated = len(to_create), len(to_update)
         return result
-    with transaction.atomic():
-        if to_update and watched:
-            result.changes = _changes(model, key, to_update, watched, on_status_change, now)
-            _record_changes(result.changes)
-        if before_write:
-            before_write([*to_create, *to_update])
-        if to_create:
-            _insert_rows(model, to_create)
-        if to_update:
-            names = [*model.MIRRORED, *model.LINKS, "fingerprint", "changed_at", "gone_at"]
-            if on_status_change:
-                names.append(on_status_change)
-            _update_rows(model, to_update, names)
-    result.created, result.updated = len(to_create), len(to_update)
-    return result
 
 
 def _existing(model: type[Model], key: str, ids: list[str]) -> dict[str, tuple[int, str, bool]]:
@@ -540,38 +593,51 @@ def _existing(model: type[Model], key: str, ids: list[str]) -> dict[str, tuple[i
         return {}
     quote = connection.ops.quote_name
     key_column = quote(model._meta.get_field(key).column)
+    if connection.vendor == "postgresql":  # one array: short to quote on the client
+        among, parameters = "= ANY(%s)", [ids]
+    else:
+        among, parameters = f"IN ({', '.join(['%s'] * len(ids))})", ids
     # Only quoted names of our own model go into the text; every id is a parameter.
     sql = (
         f"SELECT {key_column}, {quote(model._meta.pk.column)}, fingerprint, "  # noqa: S608
-        f"gone_at IS NOT NULL FROM {quote(model._meta.db_table)} "
-        f"WHERE {key_column} IN ({', '.join(['%s'] * len(ids))})"
+        f"gone_at IS NOT NULL FROM {quote(model._meta.db_table)} WHERE {key_column} {among}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, ids)
+        cursor.execute(sql, parameters)
         return {
             resource_id: (pk, fingerprint, gone) for resource_id, pk, fingerprint, gone in cursor
         }
 
 
 def _insert_rows(model: type[Model], rows: list[Row]) -> None:
-    """One parameterised INSERT per row, sent with executemany; columns a row lacks get their
-    field's default.
+    """Insert new rows; columns a row lacks get their field's default.
 
     bulk_create() builds model instances and statements of a few dozen rows each (SQLite's
     limit on parameters), and prepares every value through its field: on a first sync that
-    costs several times the database's own work.
+    costs several times the database's own work. Instead, one parameterised INSERT goes to
+    executemany, or on PostgreSQL the rows go through COPY: Django's psycopg cursors bind
+    parameters on the client, which makes every INSERT a new statement for the server to
+    parse and plan, and quotes every value in Python on the way.
     """
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
-    # Only quoted names of our own model go into the text; every value is a parameter.
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)
     defaults = {field.attname: field.get_default() for field in fields}
+    parameters = _parameters(fields, ({**defaults, **row} for row in rows))
     with connection.cursor() as cursor:
-        cursor.executemany(sql, _parameters(fields, ({**defaults, **row} for row in rows)))
+        if connection.vendor == "postgresql":
+            # psycopg's own COPY, under Django's cursor: the names are our model's, quoted.
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for values in parameters:
+                    copy.write_row(values)
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            # Only quoted names of our own model go into the text; every value is a parameter.
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
+                parameters,
+            )
 
 
 def _update_rows(model: type[Model], rows: list[Row], names: list[str]) -> None:

@@ -224,6 +224,27 @@ def test_the_worker_stopping_between_pages_fails_the_run_cleanly(db, ens_client,
     assert run.status == SyncRun.Status.FAILED
     assert run.error_code == "WorkerStopped"
     assert run.pages_done == 1
+    assert run.instances_created == Instance.objects.count() == 100, "the page walked is kept"
+
+
+def test_rows_are_written_once_when_the_fleet_shifts_mid_walk(db):
+    """A row may come on two pages when the fleet changes during the walk; written in one
+    batch, the later version wins and nothing is inserted twice."""
+    from django.utils import timezone
+
+    from eniadmin.inventory.sync import _Batch
+
+    now = timezone.now()
+    first = {"name": "a", "host_name": "", "region_id": "r", "status": "Running"}
+    batch = _Batch(Instance, "instance_id", now, watched=("status",))
+    batch.add({"i-1": first})
+    batch.add({"i-1": {**first, "status": "Stopped"}})
+    assert batch.write().created == 1
+    assert Instance.objects.get(instance_id="i-1").status == "Stopped"
+
+    batch.add({"i-1": {**first, "status": "Running"}})  # changed on one page...
+    batch.add({"i-1": {**first, "status": "Stopped"}})  # ...and back on the next
+    assert batch.write().updated == 0
 
 
 @pytest.mark.parametrize("status", ["queued", "running"])
