@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import TypeVar
 
@@ -508,6 +508,9 @@ class _Batch:
     commit, since a page's random ids touch a leaf of every index, and that cost more than the
     inserts themselves. A later page's row replaces a waiting one with the same id (a fleet
     shifting mid-walk), as it would have once written.
+
+    Into an empty table (a first sync) only the rows this batch wrote itself can exist, so
+    the other ids are not looked up at all.
     """
 
     def __init__(
@@ -529,10 +532,15 @@ class _Batch:
         self.to_create: dict[str, Row] = {}
         self.to_update: dict[str, Row] = {}
         self.written_at = time.monotonic()
+        # None: the table had rows when the batch began, any id may be there.
+        self.written: set[str] | None = None if model.objects.exists() else set()
 
     def add(self, wanted: dict[str, dict[str, object]]) -> None:
         key, now = self.key, self.now
-        existing = _existing(self.model, key, list(wanted))
+        if self.written is None:
+            existing = _existing(self.model, key, list(wanted))
+        else:
+            existing = _existing(self.model, key, [id_ for id_ in wanted if id_ in self.written])
         for resource_id, values in wanted.items():
             fingerprint = _fingerprint(values)
             row = existing.get(resource_id)
@@ -562,6 +570,8 @@ class _Batch:
         """Create the new rows and update the changed ones, in one transaction."""
         model = self.model
         to_create, to_update = list(self.to_create.values()), list(self.to_update.values())
+        if self.written is not None:
+            self.written.update(self.to_create)
         self.to_create, self.to_update = {}, {}
         self.written_at = time.monotonic()
         result = PageResult()
@@ -620,11 +630,14 @@ def _insert_rows(model: type[Model], rows: list[Row]) -> None:
     parse and plan, and quotes every value in Python on the way.
     """
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    # The columns the rows hold, then the others with their field's default.
+    held = [field for field in fields if field.attname in rows[0]]
+    defaulted = [field for field in fields if field.attname not in rows[0]]
+    defaults = [_to_db(field)(field.get_default()) for field in defaulted]
+    parameters = [values + defaults for values in _parameters(held, rows)]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    columns = ", ".join(quote(field.column) for field in fields)
-    defaults = {field.attname: field.get_default() for field in fields}
-    parameters = _parameters(fields, ({**defaults, **row} for row in rows))
+    columns = ", ".join(quote(field.column) for field in [*held, *defaulted])
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # psycopg's own COPY, under Django's cursor: the names are our model's, quoted.
@@ -632,7 +645,7 @@ def _insert_rows(model: type[Model], rows: list[Row]) -> None:
                 for values in parameters:
                     copy.write_row(values)
         else:
-            placeholders = ", ".join(["%s"] * len(fields))
+            placeholders = ", ".join(["%s"] * len(held + defaulted))
             # Only quoted names of our own model go into the text; every value is a parameter.
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
@@ -661,8 +674,7 @@ def _update_rows(model: type[Model], rows: list[Row], names: list[str]) -> None:
         cursor.executemany(sql, _parameters([*fields, pk], rows_by_pk))
 
 
-# Fields whose Python values the database drivers take as they are; times need converting
-# (SQLite stores text) and a field of any other kind gets Django's full preparation.
+# Fields whose Python values the database drivers take as they are (see _to_db).
 PLAIN_FIELDS = {
     "CharField", "TextField", "BooleanField", "ForeignKey", "PositiveIntegerField",
     "IntegerField", "BigAutoField",
@@ -672,17 +684,9 @@ PLAIN_FIELDS = {
 def _parameters(fields: list[Field], rows: Iterable[Row]) -> list[list[object]]:
     """Each row's values of `fields`, in order, ready for the database."""
     values_of = itemgetter(*(model_field.attname for model_field in fields))
-    converted = []
-    for index, model_field in enumerate(fields):
-        kind = model_field.get_internal_type()
-        if kind == "DateTimeField":
-            # A page's rows share most of their times (the sync's own "now").
-            to_db = functools.cache(connection.ops.adapt_datetimefield_value)
-        elif kind not in PLAIN_FIELDS:
-            to_db = functools.partial(model_field.get_db_prep_save, connection=connection)
-        else:
-            continue
-        converted.append((index, to_db))
+    converted = [
+        (index, to_db) for index, to_db in enumerate(map(_to_db, fields)) if to_db is not _as_it_is
+    ]
     parameters = []
     for row in rows:
         values = list(values_of(row))
@@ -690,6 +694,41 @@ def _parameters(fields: list[Field], rows: Iterable[Row]) -> list[list[object]]:
             values[index] = to_db(values[index])
         parameters.append(values)
     return parameters
+
+
+def _as_it_is(value: object) -> object:
+    return value
+
+
+def _to_db(model_field: Field) -> Callable[[object], object]:
+    """How a value of this field goes to the database: as it is for the kinds the drivers
+    take directly; for times, Django's conversion (SQLite stores text) or its shortcut;
+    for any other kind, Django's full preparation."""
+    kind = model_field.get_internal_type()
+    if kind in PLAIN_FIELDS:
+        return _as_it_is
+    if kind == "DateTimeField":
+        return _time_to_db()
+    return functools.partial(model_field.get_db_prep_save, connection=connection)
+
+
+def _time_to_db() -> Callable[[datetime | None], object]:
+    """Django's conversion of an aware time for this database, quicker in the common case.
+
+    On SQLite Django stores an aware time as naive UTC text, and its checks on the way cost
+    more than a row's insert, with two or three times a row. A time already in UTC takes the
+    short way to the same text; any other goes through Django.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    if connection.vendor != "sqlite" or connection.timezone is not UTC:
+        return adapt
+
+    def to_text(value: datetime | None) -> object:
+        if value is not None and value.tzinfo is UTC:
+            return value.replace(tzinfo=None).isoformat(" ")
+        return adapt(value)
+
+    return to_text
 
 
 def _changes(

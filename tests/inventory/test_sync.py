@@ -53,6 +53,39 @@ def test_first_sync_mirrors_the_whole_fleet(db, ens_client, emulator):
     assert page_sizes == {"100"}
 
 
+def test_every_mirrored_value_is_the_clouds(db, ens_client):
+    sync(ens_client)
+
+    spaced = " ".join
+    for eni in ens_client.iter_network_interfaces():
+        row = NetworkInterface.objects.get(eni_id=eni.eni_id)
+        assert (
+            row.name, row.description, row.region_id, row.attached_instance_id, row.status,
+            row.type, row.primary_ip, row.primary_ip_type, row.mac_address, row.network_id,
+            row.vswitch_id, row.security_group_ids, row.private_ips, row.ipv6_addresses,
+            row.cloud_created_at, row.gone_at, row.service_managed,
+        ) == (
+            eni.name, eni.description, eni.region_id, eni.instance_id, eni.status, eni.type,
+            eni.primary_ip, eni.primary_ip_type, eni.mac_address, eni.network_id,
+            eni.vswitch_id, spaced(eni.security_group_ids), spaced(eni.private_ips),
+            spaced(eni.ipv6_addresses), eni.creation_time, None, False,
+        )  # fmt: skip
+        assert (row.instance.instance_id if row.instance else "") == eni.instance_id
+    for instance in ens_client.iter_instances():
+        row = Instance.objects.get(instance_id=instance.instance_id)
+        assert (
+            row.name, row.host_name, row.region_id, row.status, row.spec_name, row.image_id,
+            row.network_id, row.vswitch_id, row.private_ips, row.public_ips,
+            row.security_group_ids, row.cloud_created_at, row.expires_at, row.gone_at,
+        ) == (
+            instance.name, instance.host_name, instance.region_id, instance.status,
+            instance.spec_name, instance.image_id, instance.network_id, instance.vswitch_id,
+            spaced(instance.private_ips), spaced(instance.public_ips),
+            spaced(instance.security_group_ids), instance.creation_time,
+            instance.expired_time, None,
+        )  # fmt: skip
+
+
 def test_a_sync_with_nothing_changed_writes_no_row(db, ens_client):
     sync(ens_client)
     with CaptureQueriesContext(connection) as queries:
@@ -254,3 +287,20 @@ def test_the_database_holds_one_open_run_per_status(db, status):
     SyncRun.objects.create(status=status)
     with pytest.raises(IntegrityError), transaction.atomic():
         SyncRun.objects.create(status=status)
+
+
+def test_times_reach_the_database_as_django_would_write_them(db):
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from eniadmin.inventory.sync import _time_to_db
+
+    to_db = _time_to_db()
+    times = [
+        None,
+        datetime(2022, 1, 1, tzinfo=UTC),
+        datetime(2026, 11, 28, 10, 3, 4, 123456, tzinfo=UTC),
+        datetime(2026, 11, 28, 18, 3, 4, tzinfo=timezone(timedelta(hours=8))),
+    ]
+    assert [to_db(value) for value in times] == [
+        connection.ops.adapt_datetimefield_value(value) for value in times
+    ]
