@@ -175,6 +175,7 @@ def _detail_context(
 
 
 @require_GET
+@loads_access
 @permission_required("accounts.browse", raise_exception=True)
 def request_status(request: AppRequest, pk: int) -> HttpResponse:
     """The card polls this; it reads one row. At a final state the markup has no trigger."""
