@@ -46,6 +46,8 @@ def test_the_card_poll_reads_the_database_only(
         response = client.get(_status(detach_request.pk), headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert len(_own_queries(captured)) <= 3, _own_queries(captured)
+    # The session, the user, their roles and permissions in one, the request.
+    assert len(captured.captured_queries) == 4, [q["sql"] for q in captured]
     assert emulator.control.requests() == [], "a poll never asks the cloud"
     html = response.content.decode()
     assert "<html" not in html and f'id="request-{detach_request.pk}"' in html
