@@ -4,7 +4,12 @@ from typing import Any
 
 from django import forms
 
-from eniadmin.detach.models import COMMENT_MAX_LENGTH, REASON_MAX_LENGTH, REASON_MIN_LENGTH
+from eniadmin.detach.models import (
+    COMMENT_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    REASON_MIN_LENGTH,
+    Status,
+)
 from eniadmin.inventory.models import NetworkInterface
 
 # One confirmation page lists every selected ENI; more than a page's worth is a mistake.
@@ -15,6 +20,18 @@ def storable_ids(values: list[str]) -> list[str]:
     """The values that could be ids in the mirror at all: PostgreSQL refuses a NUL byte in a
     query parameter outright, so a tampered value must never reach a lookup."""
     return [value for value in values if "\x00" not in value]
+
+
+class RequestFilterForm(forms.Form):
+    """The request list's filter, from the URL."""
+
+    status = forms.ChoiceField(
+        label="Status", choices=[("", "Any"), *Status.choices], required=False
+    )
+
+    def status_filter(self) -> str:
+        """The valid status asked for, or "" (an invalid one shows as an error and is ignored)."""
+        return self.cleaned_data["status"] if self.is_valid() else ""
 
 
 class DetachRequestForm(forms.Form):

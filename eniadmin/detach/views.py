@@ -13,7 +13,13 @@ from django_htmx.http import trigger_client_event
 
 from eniadmin.accounts.access import loads_access
 from eniadmin.detach import workflow
-from eniadmin.detach.forms import MAX_SELECTED, DecisionForm, DetachRequestForm, storable_ids
+from eniadmin.detach.forms import (
+    MAX_SELECTED,
+    DecisionForm,
+    DetachRequestForm,
+    RequestFilterForm,
+    storable_ids,
+)
 from eniadmin.detach.models import DetachRequest, Status
 from eniadmin.ens.client import EnsClient
 from eniadmin.ens.errors import EnsConfigurationError, EnsError
@@ -44,13 +50,11 @@ def _changed(response: HttpResponse, detach_request: DetachRequest) -> HttpRespo
 @permission_required("accounts.browse", raise_exception=True)
 @vary_on_headers("HX-Request")
 def request_list(request: AppRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
+    form = RequestFilterForm(request.GET)
     requests = DetachRequest.objects.with_people()
-    if status in Status.values:
+    if status := form.status_filter():
         requests = requests.filter(status=status)
-    else:
-        status = ""
-    context = {"requests": requests[:LIST_SIZE], "status": status, "statuses": Status.choices}
+    context = {"requests": requests[:LIST_SIZE], "status": status, "form": form}
     template = "detach/request_list.html"
     if request.htmx:
         template += "#request-table"

@@ -25,6 +25,19 @@ def test_request_list_shows_requests_and_filters(client, viewer, operator, candi
     assert "<html" not in fragment and 'id="request-table"' in fragment
 
 
+def test_an_unknown_status_filter_is_reported_and_ignored(
+    client, viewer, operator, candidate, ens_client
+):
+    detach_request = open_request(candidate, operator, ens_client)
+    client.force_login(viewer)
+    response = client.get(LIST, {"status": "<b>sideways</b>"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Status: Select a valid choice. &lt;b&gt;sideways&lt;/b&gt; is not one of the" in html
+    assert "This filter was ignored." in html and 'aria-invalid="true"' in html
+    assert f"#{detach_request.pk}" in html, "every request is still listed"
+
+
 def test_request_pages_refuse_post_anonymous_and_no_role(
     client, outsider, operator, candidate, ens_client
 ):
