@@ -170,15 +170,16 @@ def run_sync(
             walk.network_interfaces(prefetched(client.iter_network_interface_pages()))
             walk.mark_gone()
     except EnsError as error:
-        walk.write()
+        walk.keep_walked()
         return _finish_failed(run, error.code, error.operator_message, error.request_id)
     except SyncStopped:
-        walk.write()
+        walk.keep_walked()
         return _finish_failed(
             run, "WorkerStopped", "The worker was stopped; the next sync starts over.", ""
         )
     except Exception as error:
         log.exception("Sync #%s failed", run.pk)
+        walk.keep_walked()
         _finish_failed(run, "InternalError", f"{type(error).__name__}: {error}", "")
         raise
     run.status = SyncRun.Status.SUCCEEDED
@@ -337,6 +338,14 @@ class _Walk:
         else:
             self.run.enis_created += result.created
             self.run.enis_updated += result.updated
+
+    def keep_walked(self) -> None:
+        """After a failure: write what the finished pages changed, if the database lets us.
+        Whatever happens here, the run must still be recorded as failed."""
+        try:
+            self.write()
+        except Exception:
+            log.exception("Sync #%s: the pages walked could not be written", self.run.pk)
 
     def mark_gone(self) -> None:
         with transaction.atomic():

@@ -88,8 +88,11 @@ def test_every_mirrored_value_is_the_clouds(db, ens_client):
 
 def test_a_sync_with_nothing_changed_writes_no_row(db, ens_client):
     sync(ens_client)
+    # COPY (PostgreSQL's inserts) is not a query Django captures: rows are counted too.
+    rows = (Instance.objects.count(), NetworkInterface.objects.count())
     with CaptureQueriesContext(connection) as queries:
         run = sync(ens_client)
+    assert (Instance.objects.count(), NetworkInterface.objects.count()) == rows
     writes = [
         q["sql"]
         for q in queries.captured_queries
@@ -258,6 +261,51 @@ def test_the_worker_stopping_between_pages_fails_the_run_cleanly(db, ens_client,
     assert run.error_code == "WorkerStopped"
     assert run.pages_done == 1
     assert run.instances_created == Instance.objects.count() == 100, "the page walked is kept"
+
+
+def test_a_sync_fails_cleanly_even_when_its_last_pages_cannot_be_written(
+    db, ens_client, emulator, monkeypatch
+):
+    from django.db import OperationalError
+
+    from eniadmin.inventory import sync as sync_module
+
+    emulator.control.reset(instances=250)
+
+    insert_rows = sync_module._insert_rows
+
+    def locked_for_instances(model, rows):
+        if model is Instance:
+            raise OperationalError("database is locked")
+        insert_rows(model, rows)
+
+    monkeypatch.setattr(sync_module, "_insert_rows", locked_for_instances)
+    run = sync_module.run_sync(
+        sync_module.start_foreground_sync(), ens_client, should_stop=lambda: True
+    )
+    assert run.status == SyncRun.Status.FAILED and run.error_code == "WorkerStopped"
+    assert SyncRun.objects.get(pk=run.pk).status == SyncRun.Status.FAILED
+    assert run.instances_created == Instance.objects.count() == 0
+
+
+def test_an_unexpected_error_keeps_the_pages_walked_before_it(db, ens_client, emulator):
+    from eniadmin.inventory.sync import run_sync, start_foreground_sync
+
+    emulator.control.reset(instances=250)
+    pages_seen = []
+
+    def broken_after_two_pages() -> bool:
+        pages_seen.append(1)
+        if len(pages_seen) == 2:
+            raise RuntimeError("a bug")
+        return False
+
+    run = start_foreground_sync()
+    with pytest.raises(RuntimeError):
+        run_sync(run, ens_client, should_stop=broken_after_two_pages)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED and run.error_code == "InternalError"
+    assert run.instances_created == Instance.objects.count() == 200
 
 
 def test_rows_are_written_once_when_the_fleet_shifts_mid_walk(db):
