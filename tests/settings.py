@@ -1,6 +1,8 @@
 """Settings for the test suite: the project's settings with a test key and a fast hasher."""
 
+import logging
 import os
+import sys
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
@@ -8,6 +10,26 @@ os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 from eniadmin.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class CurrentStderrHandler(logging.StreamHandler):
+    """Logs to sys.stderr as it is when a record comes. pytest swaps sys.stderr for each test
+    and closes the old one; a thread that outlives its test (the browser tests' worker) would
+    otherwise write into a closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
+LOGGING["handlers"]["console"]["class"] = "tests.settings.CurrentStderrHandler"  # noqa: F405
 
 # The suite does not run collectstatic; let WhiteNoise find files where they are written.
 WHITENOISE_USE_FINDERS = True
