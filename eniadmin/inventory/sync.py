@@ -62,7 +62,9 @@ class Change:
 
 
 @dataclass
-class PageResult:
+class WriteResult:
+    """What one batch wrote, and the state changes it saw on the way."""
+
     created: int = 0
     updated: int = 0
     changes: list[Change] = field(default_factory=list)
@@ -546,10 +548,8 @@ class _Batch:
 
     def add(self, wanted: dict[str, dict[str, object]]) -> None:
         key, now = self.key, self.now
-        if self.written is None:
-            existing = _existing(self.model, key, list(wanted))
-        else:
-            existing = _existing(self.model, key, [id_ for id_ in wanted if id_ in self.written])
+        maybe_there = list(wanted) if self.written is None else self.written.intersection(wanted)
+        existing = _existing(self.model, key, list(maybe_there))
         for resource_id, values in wanted.items():
             fingerprint = _fingerprint(values)
             row = existing.get(resource_id)
@@ -575,7 +575,7 @@ class _Batch:
             waiting > 0 and time.monotonic() - self.written_at >= WRITE_EVERY.total_seconds()
         )
 
-    def write(self) -> PageResult:
+    def write(self) -> WriteResult:
         """Create the new rows and update the changed ones, in one transaction."""
         model = self.model
         to_create, to_update = list(self.to_create.values()), list(self.to_update.values())
@@ -583,7 +583,7 @@ class _Batch:
             self.written.update(self.to_create)
         self.to_create, self.to_update = {}, {}
         self.written_at = time.monotonic()
-        result = PageResult()
+        result = WriteResult()
         if not to_create and not to_update:
             return result
         with transaction.atomic():
