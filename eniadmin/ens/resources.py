@@ -101,25 +101,6 @@ class EnsRegion:
 
 
 @dataclass(slots=True)
-class InstanceInterface:
-    """An ENI as DescribeInstances lists it under its instance: no status there."""
-
-    eni_id: str
-    type: str
-    mac_address: str
-    primary_ip: str
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> InstanceInterface:
-        return cls(
-            eni_id=_text(data, "NetworkInterfaceId"),
-            type=_text(data, "Type"),
-            mac_address=_text(data, "MacAddress"),
-            primary_ip=_text(data, "PrimaryIpAddress"),
-        )
-
-
-@dataclass(slots=True)
 class Instance:
     instance_id: str
     name: str
@@ -133,7 +114,6 @@ class Instance:
     private_ips: tuple[str, ...]
     public_ips: tuple[str, ...]
     security_group_ids: tuple[str, ...]
-    interfaces: tuple[InstanceInterface, ...]
     creation_time: datetime | None
     expired_time: datetime | None
 
@@ -159,10 +139,6 @@ class Instance:
             private_ips=private_ips,
             public_ips=public_ips,
             security_group_ids=_strings(data, "SecurityGroupIds", "SecurityGroupId"),
-            interfaces=tuple(
-                InstanceInterface.from_api(item)
-                for item in nested_objects(data, "NetworkInterfaces", "NetworkInterfaces")
-            ),
             creation_time=parse_time(_text(data, "CreationTime")),
             expired_time=parse_time(_text(data, "ExpiredTime")),
         )
