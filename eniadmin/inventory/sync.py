@@ -47,6 +47,18 @@ PROGRESS_EVERY = timedelta(seconds=0.5)
 WRITE_EVERY_ROWS = 2000
 WRITE_EVERY = timedelta(seconds=1)
 ANALYZE_AFTER_CHANGED_ROWS = 5000
+# What the list page's queries filter and join on (eniadmin.inventory.views._filtered).
+PLANNED_FIELDS = {
+    Instance: ("region_id", "status", "gone_at"),
+    NetworkInterface: (
+        "instance",
+        "attached_instance_id",
+        "region_id",
+        "status",
+        "type",
+        "gone_at",
+    ),
+}
 
 
 @dataclass
@@ -199,13 +211,22 @@ def _refresh_statistics(run: SyncRun) -> None:
     Autovacuum notices thousands of new rows only a while later; until then the list page's
     queries are planned for almost empty tables (sorting the whole fleet instead of reading an
     index). SQLite plans without statistics unless asked to keep them.
+
+    Only the columns the list's queries filter and join on are analysed: a quarter of the time
+    of whole tables, on a first sync's critical path. ANALYZE of some columns leaves the
+    tables due for autovacuum's full one.
     """
     changed = run.instances_created + run.enis_created + run.instances_gone + run.enis_gone
     if connection.vendor != "postgresql" or changed < ANALYZE_AFTER_CHANGED_ROWS:
         return
-    tables = (Instance._meta.db_table, NetworkInterface._meta.db_table)
+    quote = connection.ops.quote_name
+    tables = ", ".join(
+        f"{quote(model._meta.db_table)} "
+        f"({', '.join(quote(model._meta.get_field(name).column) for name in names)})"
+        for model, names in PLANNED_FIELDS.items()
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {', '.join(map(connection.ops.quote_name, tables))}")
+        cursor.execute(f"ANALYZE {tables}")
 
 
 @contextmanager

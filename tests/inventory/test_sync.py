@@ -145,10 +145,19 @@ def test_a_big_change_refreshes_the_planner_statistics(db, ens_client, monkeypat
             )
             return cursor.fetchone()[0]
 
+    def analysed_columns() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT attname FROM pg_stats WHERE tablename = %s",
+                [NetworkInterface._meta.db_table],
+            )
+            return {column for (column,) in cursor}
+
     before = estimated_rows()
     monkeypatch.setattr(inventory_sync, "ANALYZE_AFTER_CHANGED_ROWS", 10)
     sync(ens_client)
     assert estimated_rows() == NetworkInterface.objects.count() != before
+    assert {"instance_id", "status", "type"} <= analysed_columns()
 
 
 def test_an_empty_fleet_syncs_and_marks_everything_gone(db, ens_client, emulator):
