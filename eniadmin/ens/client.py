@@ -88,6 +88,7 @@ class EnsClient:
             problems.append("an AccessKey id and secret are both required")
         if problems:
             raise EnsConfigurationError("; ".join(problems))
+        self._own_session = session is None  # see __reduce__
         parts = urlsplit(endpoint)
         self.endpoint = f"{parts.scheme}://{parts.netloc}"
         self.host = parts.netloc
@@ -142,6 +143,14 @@ class EnsClient:
             f"access_key_id={self.credentials.access_key_id!r}, "
             f"signature_version={self.signature_version!r})"
         )
+
+    def __reduce__(self) -> tuple[Callable[..., EnsClient], tuple[object, ...]]:
+        """Sent to another process (the sync's page walker), a client is built anew from the
+        same settings, with a session of its own: pooled connections belong to one process."""
+        if not self._own_session:
+            raise TypeError("An EnsClient built on a given session stays in its own process.")
+        settings = (self.endpoint, self.credentials, self.signature_version, self.timeout)
+        return (_rebuilt_client, (*settings, self.retry, self._sleep, self._rand))
 
     def close(self) -> None:
         self.session.close()
@@ -348,6 +357,29 @@ class EnsClient:
 
 
 # Helpers ---------------------------------------------------------------------------------------
+
+
+def _rebuilt_client(
+    endpoint: str,
+    credentials: Credentials,
+    signature_version: str,
+    timeout: tuple[float, float],
+    retry: RetryPolicy,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> EnsClient:
+    return EnsClient(
+        endpoint=endpoint,
+        access_key_id=credentials.access_key_id,
+        access_key_secret=credentials.access_key_secret,
+        security_token=credentials.security_token,
+        signature_version=signature_version,
+        connect_timeout=timeout[0],
+        read_timeout=timeout[1],
+        retry=retry,
+        sleep=sleep,
+        rand=rand,
+    )
 
 
 def _session_for(endpoint: str) -> requests.Session:

@@ -201,6 +201,11 @@ class EnsError(Exception):
     def retryable(self) -> bool:
         return self.category in (Category.THROTTLED, Category.TRANSIENT)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Raised in the sync's page walker process, it crosses to the caller: rebuilt from its
+        # attributes, since __init__ takes keywords only.
+        return (_restored, (type(self), self.__dict__.copy()))
+
     def describe(self) -> str:
         where = f"{self.action}: " if self.action else ""
         request_id = self.request_id or "none"
@@ -226,6 +231,13 @@ class OutcomeUnknown(EnsError):
             http_status=http_status,
             action=action,
         )
+
+
+def _restored(kind: type[EnsError], attributes: dict[str, object]) -> EnsError:
+    error = kind.__new__(kind)
+    error.__dict__.update(attributes)
+    Exception.__init__(error, error.describe())
+    return error
 
 
 class EnsConfigurationError(Exception):

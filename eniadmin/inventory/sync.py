@@ -3,6 +3,8 @@
 Memory stays flat whatever the fleet size: a page is compared with the mirror and dropped; only
 its changed rows wait, a couple of thousand at most, to be written together. Only the ids seen
 are kept, to mark the rows that vanished, and each instance's row key, to link the ENIs to it.
+The pages are fetched and decoded by processes of their own (eniadmin.ens.walker) while this
+one compares and writes them.
 A sync that fails half-way still writes the pages it finished (its run says how far it got)
 and marks nothing gone: absence is only concluded from a complete walk.
 """
@@ -14,15 +16,12 @@ import gc
 import hashlib
 import logging
 import math
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
@@ -34,11 +33,11 @@ from eniadmin.audit.models import Action
 from eniadmin.ens import resources
 from eniadmin.ens.client import EnsClient
 from eniadmin.ens.errors import EnsError
+from eniadmin.ens.walker import PageWalker
+from eniadmin.inventory import mirrored
 from eniadmin.inventory.models import EdgeRegion, Instance, NetworkInterface, SyncRun
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 # A running sync not touched for this long lost its worker (killed, machine gone).
 ABANDONED_AFTER_SECONDS = 300
@@ -178,10 +177,17 @@ def run_sync(
     now = timezone.now()
     walk = _Walk(run, now, on_progress, should_stop)
     try:
-        with _collector_spared():
+        # The walker's processes fetch and decode the pages while this one compares and
+        # writes them: each side has about a core's worth of work.
+        walker = PageWalker(
+            client,
+            ("describe_instances", mirrored.instance_values),
+            ("describe_network_interfaces", mirrored.network_interface_values),
+        )
+        with _collector_spared(), walker:
             _upsert_regions(client.describe_regions().items, now)
-            walk.instances(prefetched(client.iter_instance_pages()))
-            walk.network_interfaces(prefetched(client.iter_network_interface_pages()))
+            walk.instances(walker.pages())
+            walk.network_interfaces(walker.pages())
             walk.mark_gone()
     except EnsError as error:
         walk.keep_walked()
@@ -311,7 +317,7 @@ class _Walk:
         self.instance_pks: dict[str, int] = {}
         self.batch: _Batch | None = None
 
-    def instances(self, pages: Iterable[resources.Page[resources.Instance]]) -> None:
+    def instances(self, pages: Iterable[resources.Page[mirrored.Values]]) -> None:
         self.batch = _Batch(Instance, "instance_id", self.now, watched=("status",))
         for page in pages:
             if not self.instance_pages:
@@ -319,14 +325,12 @@ class _Walk:
                 # Until the first ENI page says otherwise, expect as many ENI pages as now.
                 enis = NetworkInterface.objects.present().count()
                 self.run.pages_expected = self.instance_pages + math.ceil(enis / page.page_size)
-            self.seen_instances.update(item.instance_id for item in page.items)
-            self.batch.add(_instance_values(page.items))
+            self.seen_instances.update(page.items)
+            self.batch.add(page.items)
             self._progress()
         self.write()
 
-    def network_interfaces(
-        self, pages: Iterable[resources.Page[resources.NetworkInterface]]
-    ) -> None:
+    def network_interfaces(self, pages: Iterable[resources.Page[mirrored.Values]]) -> None:
         # Every instance row is written by now: the ENIs' links come from this, not from a
         # query per page.
         self.instance_pks = dict(Instance.objects.values_list("instance_id", "pk"))
@@ -343,8 +347,8 @@ class _Walk:
             if first:
                 self.run.pages_expected = self.instance_pages + _page_count(page)
                 first = False
-            self.seen_enis.update(item.eni_id for item in page.items)
-            self.batch.add(_network_interface_values(page.items))
+            self.seen_enis.update(page.items)
+            self.batch.add(page.items)
             self._progress()
         self.write()
         with transaction.atomic():
@@ -399,50 +403,8 @@ class _Walk:
             raise SyncStopped
 
 
-def prefetched(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """Fetch the next pages in a thread while this one is written, so the wait for ENS overlaps
-    the database work. At most `depth` pages wait in memory; an error in the walk is raised here.
-    """
-    buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
-    finished = object()
-    cancelled = threading.Event()
-
-    def put(item: object) -> bool:
-        while not cancelled.is_set():
-            try:
-                buffer.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for page in pages:
-                if not put(page):
-                    return
-            put(finished)
-        except BaseException as error:  # handed to the consumer, raised there
-            put(error)
-
-    producer = threading.Thread(target=produce, name="sync-prefetch", daemon=True)
-    producer.start()
-    try:
-        while (item := buffer.get()) is not finished:
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        cancelled.set()
-        producer.join()
-
-
 def _page_count(page: resources.Page) -> int:
     return max(1, math.ceil(page.total_count / page.page_size))
-
-
-def _spaced(values: Iterable[str]) -> str:
-    return " ".join(values)
 
 
 def _upsert_regions(regions: list[resources.EnsRegion], now: datetime) -> None:
@@ -459,52 +421,6 @@ def _upsert_regions(regions: list[resources.EnsRegion], now: datetime) -> None:
         }
     )
     batch.write()
-
-
-def _instance_values(items: list[resources.Instance]) -> dict[str, dict[str, object]]:
-    return {
-        item.instance_id: {
-            "name": item.name,
-            "host_name": item.host_name,
-            "region_id": item.region_id,
-            "status": item.status,
-            "spec_name": item.spec_name,
-            "image_id": item.image_id,
-            "network_id": item.network_id,
-            "vswitch_id": item.vswitch_id,
-            "private_ips": _spaced(item.private_ips),
-            "public_ips": _spaced(item.public_ips),
-            "security_group_ids": _spaced(item.security_group_ids),
-            "cloud_created_at": item.creation_time,
-            "expires_at": item.expired_time,
-        }
-        for item in items
-    }
-
-
-def _network_interface_values(
-    items: list[resources.NetworkInterface],
-) -> dict[str, dict[str, object]]:
-    return {
-        item.eni_id: {
-            "name": item.name,
-            "description": item.description,
-            "region_id": item.region_id,
-            "attached_instance_id": item.instance_id,
-            "status": item.status,
-            "type": item.type,
-            "primary_ip": item.primary_ip,
-            "primary_ip_type": item.primary_ip_type,
-            "mac_address": item.mac_address,
-            "network_id": item.network_id,
-            "vswitch_id": item.vswitch_id,
-            "security_group_ids": _spaced(item.security_group_ids),
-            "private_ips": _spaced(item.private_ips),
-            "ipv6_addresses": _spaced(item.ipv6_addresses),
-            "cloud_created_at": item.creation_time,
-        }
-        for item in items
-    }
 
 
 def _link_instances(rows: list[Row], instance_pks: dict[str, int]) -> None:
