@@ -150,7 +150,10 @@ class EnsClient:
         if not self._own_session:
             raise TypeError("An EnsClient built on a given session stays in its own process.")
         settings = (self.endpoint, self.credentials, self.signature_version, self.timeout)
-        return (_rebuilt_client, (*settings, self.retry, self._sleep, self._rand))
+        # The default random source stays behind: a copy would give every process the same
+        # retry jitter, and their retries would meet again.
+        rand = None if self._rand == random.random else self._rand
+        return (_rebuilt_client, (*settings, self.retry, self._sleep, rand))
 
     def close(self) -> None:
         self.session.close()
@@ -366,7 +369,7 @@ def _rebuilt_client(
     timeout: tuple[float, float],
     retry: RetryPolicy,
     sleep: Callable[[float], None],
-    rand: Callable[[], float],
+    rand: Callable[[], float] | None,
 ) -> EnsClient:
     return EnsClient(
         endpoint=endpoint,
@@ -378,7 +381,7 @@ def _rebuilt_client(
         read_timeout=timeout[1],
         retry=retry,
         sleep=sleep,
-        rand=rand,
+        rand=rand or random.random,
     )
 
 

@@ -57,6 +57,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 Walk = tuple[str, Callable[[list[Any]], Any]]
 
 
+class FetcherLost(RuntimeError):
+    """A fetching process ended without being told to (killed, out of memory, a crash)."""
+
+
 class PageWalker:
     """Walks pages of `client`, one walk after the other, with child processes fetching them.
 
@@ -66,7 +70,7 @@ class PageWalker:
             for page in walker.pages(): ...  # then every ENI page
 
     An error of the walk (an EnsError once the client's retries are spent) is raised by pages()
-    where its page comes.
+    where its page comes; FetcherLost when a fetching process is gone.
     """
 
     def __init__(self, client: EnsClient, *walks: Walk, fetchers: int = FETCHERS) -> None:
@@ -74,14 +78,16 @@ class PageWalker:
         self.walks = walks
         self.fetchers: list[_Fetcher] = []
         self._fetcher_count = fetchers
+        self._setup = b""
         self._walked = 0
+        self._left_early = False
 
     def __enter__(self) -> PageWalker:
         level = logging.getLogger("eniadmin.ens").getEffectiveLevel()
-        setup = pickle.dumps((self.client, self.walks, level))  # before any process exists
+        self._setup = pickle.dumps((self.client, self.walks, level))  # before any process
         try:
             for _ in range(self._fetcher_count):
-                self.fetchers.append(_Fetcher(setup))
+                self.fetchers.append(_Fetcher(self._setup))
         except BaseException:
             self.__exit__()
             raise
@@ -89,7 +95,7 @@ class PageWalker:
 
     def __exit__(self, *exc_info: object) -> None:
         # Left before the last walk ended: the fetchers may be in the middle of a request.
-        finished = self._walked == len(self.walks)
+        finished = self._walked == len(self.walks) and not self._left_early
         for fetcher in self.fetchers:
             fetcher.stop(kill=not finished)
         self.fetchers = []
@@ -97,6 +103,8 @@ class PageWalker:
     def pages(self) -> Iterator[Page[Any]]:
         """The next walk's pages, in order, until the latest TotalCount is reached."""
         assert self.fetchers, "use PageWalker in a with statement"
+        if self._left_early:
+            raise RuntimeError("A walk of this PageWalker was left early; use a new one.")
         walk = self._walked
         method, shape = self.walks[walk]
 
@@ -104,42 +112,43 @@ class PageWalker:
             page = getattr(self.client, method)(page_number=number)
             return replace(page, items=shape(page.items))
 
-        page = first = fetched_here(1)  # it tells how many pages there are
-        yield first
-        number = 1
-        if _more_after(first, number):
-            for page in self._fetched(walk, first):
-                number += 1
-                yield page
-        # A fetcher that saw an older TotalCount stops early; the latest one decides, as in the
-        # client's own walks, so a page that a growing fleet pushed further is still walked.
-        while _more_after(page, number):
-            number += 1
-            page = fetched_here(number)
+        try:
+            page = fetched_here(1)  # it tells how many pages there are
             yield page
+            number = 1
+            if _more_after(page, number):
+                walking = list(self.fetchers)
+                for offset, fetcher in enumerate(walking):
+                    fetcher.walk(walk, 2 + offset, len(walking), page)
+                # In turn, while the latest TotalCount has more, until a fetcher has no more.
+                for fetcher in itertools.cycle(walking):
+                    if not _more_after(page, number):
+                        break
+                    fetched = fetcher.next_page()
+                    if fetched is None:
+                        walking.remove(fetcher)
+                        break
+                    page, number = fetched, number + 1
+                    yield page
+                self._settle(walking)
+            # A fetcher that saw an older TotalCount stops early; the latest one decides, as in
+            # the client's own walks, so a page that a growing fleet pushed further is walked.
+            while _more_after(page, number):
+                number += 1
+                page = fetched_here(number)
+                yield page
+        except BaseException:
+            self._left_early = True  # the fetchers' messages no longer match a walk
+            raise
         self._walked += 1
 
-    def _fetched(self, walk: int, first: Page[Any]) -> Iterator[Page[Any]]:
-        """Pages 2, 3, … from the fetchers in turn, until one has no next page to give."""
-        for offset, fetcher in enumerate(self.fetchers):
-            fetcher.walk(walk, 2 + offset, len(self.fetchers), first)
-        walking = list(self.fetchers)  # each says "walked" once, or fails
-        try:
-            for fetcher in itertools.cycle(self.fetchers):
-                page = fetcher.next_page()
-                if page is None:
-                    walking.remove(fetcher)
-                    return
-                yield page
-                if not page.items:
-                    return
-        except BaseException:
-            walking.clear()  # failed or left: __exit__ stops the fetchers
-            raise
-        finally:
-            for fetcher in walking:  # its pages past the end, if it saw a larger fleet
-                while fetcher.next_page() is not None:
-                    pass
+    def _settle(self, walking: list[_Fetcher]) -> None:
+        """Fetchers still on the walk that ended: one that has gone past its end (it saw a
+        larger fleet) is replaced rather than heard out."""
+        for index, fetcher in enumerate(self.fetchers):
+            if fetcher in walking and not fetcher.walk_ended():
+                fetcher.stop(kill=True)
+                self.fetchers[index] = _Fetcher(self._setup)
 
 
 def _more_after(page: Page[Any], number: int) -> bool:
@@ -156,10 +165,14 @@ class _Fetcher:
             fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         try:
             self.process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
-                [sys.executable, "-m", __name__, str(write_end)],
+                # -P: the current directory may hold other code named eniadmin.
+                [sys.executable, "-P", "-m", __name__, str(write_end)],
                 stdin=subprocess.PIPE,
                 pass_fds=[write_end],
                 env={**os.environ, "PYTHONPATH": _python_path()},
+                # Out of the caller's process group: Ctrl-C in a terminal reaches the caller
+                # alone, even before the child has set its signals aside.
+                start_new_session=True,
             )
         except BaseException:
             os.close(read_end)
@@ -168,32 +181,30 @@ class _Fetcher:
             os.close(write_end)  # the child holds its own: end of file means the child is gone
         self.pages: IO[bytes] = os.fdopen(read_end, "rb")
         self.orders: IO[bytes] = self.process.stdin  # type: ignore[assignment]
-        self._order(setup)
+        try:
+            self._order(setup)
+        except BaseException:
+            self.stop(kill=True)
+            raise
 
     def walk(self, walk: int, start: int, stride: int, first: Page[Any]) -> None:
         self._order(pickle.dumps((walk, start, stride, first.total_count, first.page_size)))
 
     def next_page(self) -> Page[Any] | None:
         """The next page of this fetcher's share of the walk; None once it has no more."""
-        while True:
-            try:
-                # Our own child's messages: the same trust as our own code.
-                kind, value = pickle.load(self.pages)  # noqa: S301
-            except (EOFError, pickle.UnpicklingError):
-                raise RuntimeError(
-                    f"The process fetching ENS pages ended unexpectedly "
-                    f"(exit code {self._exit_code()})."
-                ) from None
-            if kind == "page":
-                return value
-            if kind == "walked":
-                return None
-            if kind == "log":
-                logger = logging.getLogger(value.name)
-                if logger.isEnabledFor(value.levelno):
-                    logger.handle(value)
-            else:
-                raise value
+        kind, value = self._receive()
+        if kind == "failed":
+            raise value
+        return value if kind == "page" else None
+
+    def walk_ended(self) -> bool:
+        """After the caller's walk ended: whether this fetcher's share ended there too. Its
+        error past the end is of no matter."""
+        try:
+            kind, _ = self._receive()
+        except FetcherLost:
+            return False
+        return kind != "page"
 
     def stop(self, *, kill: bool) -> None:
         if kill:
@@ -202,6 +213,23 @@ class _Fetcher:
             self.orders.close()  # an idle child reads end of file and exits
         self.process.wait()
         self.pages.close()
+
+    def _receive(self) -> tuple[str, Any]:
+        """The next page, 'walked' or 'failed' message; log records on the way are logged."""
+        while True:
+            try:
+                # Our own child's messages: the same trust as our own code.
+                kind, value = pickle.load(self.pages)  # noqa: S301
+            except Exception:  # end of file, or what a dying child left half-written
+                raise FetcherLost(
+                    f"A process fetching ENS pages ended unexpectedly "
+                    f"(exit code {self._exit_code()})."
+                ) from None
+            if kind != "log":
+                return kind, value
+            logger = logging.getLogger(value.name)
+            if logger.isEnabledFor(value.levelno):
+                logger.handle(value)
 
     def _order(self, order: bytes) -> None:
         try:
@@ -232,7 +260,9 @@ class _Sender:
         self.pipe = pipe
 
     def __call__(self, kind: str, value: object) -> None:
-        pickle.dump((kind, value), self.pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        # Pickled whole before any of it is written: a value that fails to pickle leaves the
+        # pipe as it was.
+        self.pipe.write(pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL))
         self.pipe.flush()
 
     def put_nowait(self, record: logging.LogRecord) -> None:
@@ -279,7 +309,7 @@ def _transportable(error: Exception) -> Exception:
     """The error itself when it can cross to the caller, noting where it was raised."""
     error.add_note(f"Raised in a process fetching ENS pages:\n{traceback.format_exc()}")
     try:
-        pickle.dumps(error)
+        pickle.loads(pickle.dumps(error))  # noqa: S301 - its own bytes
     except Exception:
         return RuntimeError(f"{type(error).__name__}: {error}\n{traceback.format_exc()}")
     return error

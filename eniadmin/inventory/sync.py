@@ -33,7 +33,7 @@ from eniadmin.audit.models import Action
 from eniadmin.ens import resources
 from eniadmin.ens.client import EnsClient
 from eniadmin.ens.errors import EnsError
-from eniadmin.ens.walker import PageWalker
+from eniadmin.ens.walker import FetcherLost, PageWalker
 from eniadmin.inventory import mirrored
 from eniadmin.inventory.models import EdgeRegion, Instance, NetworkInterface, SyncRun
 
@@ -194,9 +194,13 @@ def run_sync(
         return _finish_failed(run, error.code, error.operator_message, error.request_id)
     except SyncStopped:
         walk.keep_walked()
-        return _finish_failed(
-            run, "WorkerStopped", "The worker was stopped; the next sync starts over.", ""
-        )
+        return _finish_stopped(run)
+    except FetcherLost as error:
+        walk.keep_walked()
+        if should_stop():  # whatever stopped the worker reached its fetchers first
+            return _finish_stopped(run)
+        log.error("Sync #%s failed: %s", run.pk, error)
+        return _finish_failed(run, "FetcherLost", f"{error} The next sync starts over.", "")
     except Exception as error:
         log.exception("Sync #%s failed", run.pk)
         walk.keep_walked()
@@ -252,6 +256,12 @@ def _collector_spared() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+def _finish_stopped(run: SyncRun) -> SyncRun:
+    return _finish_failed(
+        run, "WorkerStopped", "The worker was stopped; the next sync starts over.", ""
+    )
 
 
 def _finish_failed(run: SyncRun, code: str, message: str, request_id: str) -> SyncRun:

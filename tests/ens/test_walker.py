@@ -15,7 +15,7 @@ import requests
 from eniadmin.ens.client import EnsClient
 from eniadmin.ens.errors import EnsError, OutcomeUnknown
 from eniadmin.ens.resources import Page
-from eniadmin.ens.walker import PageWalker
+from eniadmin.ens.walker import FetcherLost, PageWalker
 
 
 def instance_ids(items: list) -> list[str]:
@@ -44,6 +44,17 @@ class GrowingFleet:
         return Page(ids, total, page_number, 100, f"request-{page_number}")
 
 
+class ShrinkingFleet:
+    """In place of the client: the fleet shrinks from 800 to 600 instances while it is walked,
+    and the fetcher of odd pages, last told 800, asks for page 7, which fails."""
+
+    def describe_instances(self, *, page_number: int) -> Page[str]:
+        if page_number == 7:
+            raise ValueError("page 7 is past the end")
+        total = 600 if page_number in (4, 6) else 800
+        return Page([f"i-{page_number}-{n}" for n in range(100)], total, page_number, 100, "r")
+
+
 def first_ids(items: list[str]) -> list[str]:
     return items[:1]
 
@@ -52,6 +63,7 @@ BOTH_WALKS = (("describe_instances", instance_ids), ("describe_network_interface
 
 
 def test_pages_arrive_shaped_in_order_walk_after_walk(ens_client, emulator):
+    emulator.control.reset(instances=1000)  # ten pages of instances, some forty of ENIs
     with PageWalker(ens_client, *BOTH_WALKS) as walker:
         instance_pages = list(walker.pages())
         eni_pages = list(walker.pages())
@@ -96,14 +108,14 @@ def test_the_latest_total_count_decides_where_the_walk_ends():
 
 
 def test_leaving_early_stops_the_walk(ens_client, emulator):
-    emulator.control.reset(instances=1000)  # ten pages of instances, some forty of ENIs
+    emulator.control.reset(instances=1000)  # 50 pages in all
     emulator.control.set_faults([{"kind": "latency", "ms": 50}])
     with PageWalker(ens_client, *BOTH_WALKS) as walker:
         assert len(list(itertools.islice(walker.pages(), 3))) == 3
     time.sleep(0.2)  # requests already on their way are answered, and logged
     asked = len(emulator.control.requests())
-    time.sleep(0.3)
-    assert len(emulator.control.requests()) == asked < 10
+    time.sleep(0.5)  # a fetcher left running would ask for ten more pages in this time
+    assert len(emulator.control.requests()) == asked < 12
 
 
 def test_each_page_is_asked_for_once(ens_client, emulator):
@@ -123,32 +135,41 @@ def test_a_fleet_of_one_page_takes_one_request(ens_client, emulator):
     assert len(emulator.control.requests("DescribeInstances")) == 1
 
 
-def test_the_childs_log_lines_are_logged_by_the_caller(ens_client, caplog):
+def test_the_fetchers_log_lines_are_logged_by_the_caller(ens_client, emulator, caplog):
+    emulator.control.reset(instances=1000)
     caplog.set_level(logging.INFO, logger="eniadmin.ens.client")
     with PageWalker(ens_client, ("describe_instances", instance_ids)) as walker:
         pages = list(walker.pages())
     calls = [r for r in caplog.records if r.name == "eniadmin.ens.client"]
-    assert len(calls) == len(pages)
+    assert len(pages) == 10 and len(calls) == len(pages)
     assert all("ENS DescribeInstances" in record.getMessage() for record in calls)
+    assert len({record.process for record in calls}) == 3  # this process and two fetchers
 
 
 def test_ctrl_c_and_sigterm_are_left_to_the_caller(ens_client, emulator):
+    emulator.control.reset(instances=1000)
     emulator.control.set_faults([{"kind": "latency", "ms": 20}])
     with PageWalker(ens_client, ("describe_instances", instance_ids)) as walker:
         pages = walker.pages()
-        first = next(pages)
+        seen = list(itertools.islice(pages, 3))  # both fetchers have started
         for fetcher in walker.fetchers:
             os.kill(fetcher.process.pid, signal.SIGINT)
             os.kill(fetcher.process.pid, signal.SIGTERM)
-        rest = list(pages)
-    assert 1 + len(rest) == -(-first.total_count // first.page_size)
+        seen += list(pages)
+    assert [page.page_number for page in seen] == list(range(1, 11))
+
+
+def test_a_fetcher_gone_past_the_end_does_not_fail_the_walk():
+    with PageWalker(ShrinkingFleet(), ("describe_instances", first_ids)) as walker:  # type: ignore[arg-type]
+        pages = list(walker.pages())
+    assert [page.page_number for page in pages] == list(range(1, 7))
 
 
 def test_a_fetcher_that_dies_is_reported(ens_client, emulator, monkeypatch):
     emulator.control.reset(instances=1000)
     monkeypatch.setenv("WALKER_TEST_CALLER", str(os.getpid()))
     walker = PageWalker(ens_client, ("describe_instances", exits_in_a_fetcher))
-    with walker, pytest.raises(RuntimeError, match=r"ended unexpectedly \(exit code 3\)"):
+    with walker, pytest.raises(FetcherLost, match=r"ended unexpectedly \(exit code 3\)"):
         list(walker.pages())
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -270,6 +273,56 @@ def test_the_worker_stopping_between_pages_fails_the_run_cleanly(db, ens_client,
     assert run.error_code == "WorkerStopped"
     assert run.pages_done == 1
     assert run.instances_created == Instance.objects.count() == 100, "the page walked is kept"
+
+
+def kill_the_page_fetchers() -> int:
+    """SIGKILL to this process's page fetchers, as the out-of-memory killer would send."""
+    killed = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):  # not a process, or gone meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"eniadmin.ens.walker" in command:
+            os.kill(int(entry.name), signal.SIGKILL)
+            killed += 1
+    return killed
+
+
+@pytest.mark.parametrize("stopping", [False, True])
+def test_a_page_fetcher_killed_mid_sync_fails_the_run_not_the_worker(
+    db, ens_client, emulator, stopping
+):
+    from eniadmin.inventory.sync import run_sync, start_foreground_sync
+
+    emulator.control.reset(instances=1000)
+    killed, asked_to_stop = [], []
+
+    def kill_after_the_first_page(run: SyncRun) -> None:
+        if run.pages_done == 1:  # the fetchers are up, not yet told to fetch
+            killed.append(kill_the_page_fetchers())
+
+    def stopping_once_they_are_gone() -> bool:
+        asked_to_stop.append(bool(killed))
+        return stopping and asked_to_stop.count(True) > 1  # not yet right after the kill
+
+    run = run_sync(
+        start_foreground_sync(),
+        ens_client,
+        on_progress=kill_after_the_first_page,
+        should_stop=stopping_once_they_are_gone,
+    )
+    assert killed == [2]
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED
+    if stopping:  # whatever stopped the worker reached its fetchers first
+        assert run.error_code == "WorkerStopped"
+    else:
+        assert run.error_code == "FetcherLost"
+        assert "ended unexpectedly (exit code -9)" in run.error_message
+    assert Instance.objects.count() == run.instances_created == 100, "the page walked is kept"
 
 
 def test_a_sync_fails_cleanly_even_when_its_last_pages_cannot_be_written(
