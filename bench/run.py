@@ -115,7 +115,8 @@ def sync_figures(r: dict[str, Any], command: str) -> list[Figure]:
         Figure(
             "**sync**: peak RSS of the sync process + its page fetchers (first sync + re-sync)",
             f"{r['peak_rss_mb']:.0f} MB (highest of the rounds: "
-            f"{r['sync_process_peak_rss_mb']:.0f} MB + at most {r['fetchers_peak_rss_mb']:.0f} MB)",
+            f"{r['sync_process_peak_rss_mb']:.0f} MB + {r['fetchers']} fetchers of "
+            f"{r['fetcher_peak_rss_mb']:.0f} MB)",
             rounds,
             "≤ 250 MB",
             r["peak_rss_mb"] <= 250,

@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -129,6 +130,27 @@ def empty_mirror() -> None:
             cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608 - model names
 
 
+@contextmanager
+def fetcher_peaks() -> Iterator[list[float]]:
+    """The peak RSS of each page fetcher, in MB, read from /proc just before it is stopped.
+    (Its ru_maxrss would also count the sync process's pages it shared until it ran Python.)"""
+    from eniadmin.ens import walker
+
+    peaks: list[float] = []
+    stop = walker._Fetcher.stop
+
+    def stop_noting_peak(fetcher: Any, *, kill: bool) -> None:
+        status = Path(f"/proc/{fetcher.process.pid}/status").read_text()
+        peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024)
+        stop(fetcher, kill=kill)
+
+    walker._Fetcher.stop = stop_noting_peak
+    try:
+        yield peaks
+    finally:
+        walker._Fetcher.stop = stop
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and of its children that ended (the sync's page fetchers)."""
     own, children = (
@@ -183,14 +205,12 @@ def child(url: str) -> None:
     from eniadmin.ens.emulator.control import EmulatorControl
 
     client = EnsClient(endpoint=url, access_key_id=KEY_ID, access_key_secret=SECRET)
-    result = sync_round(client, EmulatorControl(url))
+    with fetcher_peaks() as peaks:
+        result = sync_round(client, EmulatorControl(url))
     result["sync_process_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # An upper bound: the largest child's peak, for each fetcher; and Linux counts in a child's
-    # peak the parent's pages it shared until it ran a new program, so this is at least the
-    # sync process's size at the time.
-    largest_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    result["fetchers_peak_rss_mb"] = FETCHERS * largest_child
-    result["peak_rss_mb"] = result["sync_process_peak_rss_mb"] + result["fetchers_peak_rss_mb"]
+    result["fetcher_peak_rss_mb"] = max(peaks)
+    # As if the sync process and every fetcher peaked at the same moment.
+    result["peak_rss_mb"] = result["sync_process_peak_rss_mb"] + FETCHERS * max(peaks)
     result["database"] = connection.vendor
     print(json.dumps(result))
 
@@ -244,7 +264,8 @@ def measure(*, instances: int = 10_000, rounds: int = 3) -> dict[str, Any]:
         # The two processes at their peaks, as if both peaked at once.
         "peak_rss_mb": round(max(sync["peak_rss_mb"] for sync in syncs), 1),
         "sync_process_peak_rss_mb": round(max(s["sync_process_peak_rss_mb"] for s in syncs), 1),
-        "fetchers_peak_rss_mb": round(max(sync["fetchers_peak_rss_mb"] for sync in syncs), 1),
+        "fetchers": FETCHERS,
+        "fetcher_peak_rss_mb": round(max(sync["fetcher_peak_rss_mb"] for sync in syncs), 1),
         "targets": "pages = minimum; sync/bare <= 1.3; peak RSS <= 250 MB; no-change writes 0",
     }
 
