@@ -260,7 +260,7 @@ def _collector_spared() -> Iterator[None]:
 
 def _finish_stopped(run: SyncRun) -> SyncRun:
     return _finish_failed(
-        run, "WorkerStopped", "The worker was stopped; the next sync starts over.", ""
+        run, "WorkerStopped", "The sync was stopped before its end; the next one starts over.", ""
     )
 
 

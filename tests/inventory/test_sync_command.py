@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from django.core.management import CommandError, call_command
 
+from eniadmin.inventory.management.commands import sync_inventory
 from eniadmin.inventory.models import Instance, SyncRun
 
 
@@ -22,6 +26,25 @@ def test_sync_inventory_reports_a_failure_with_its_code(db, cloud_settings, emul
     with pytest.raises(CommandError, match="NoPermission"):
         call_command("sync_inventory")
     assert SyncRun.objects.get().status == SyncRun.Status.FAILED
+
+
+def test_ctrl_c_stops_sync_inventory_after_the_page_in_hand(db, cloud_settings, emulator):
+    emulator.control.reset(instances=250)
+    command = sync_inventory.Command()
+    interrupt_once = command.show_progress
+
+    def show_progress_then_ctrl_c(run: SyncRun) -> None:
+        interrupt_once(run)
+        if run.pages_done == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    command.show_progress = show_progress_then_ctrl_c  # type: ignore[method-assign]
+    with pytest.raises(CommandError, match=r"failed after 1 pages: The sync was stopped"):
+        call_command(command)
+    run = SyncRun.objects.get()
+    assert (run.status, run.error_code) == (SyncRun.Status.FAILED, "WorkerStopped")
+    assert Instance.objects.count() == 100, "the page in hand is kept"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_sync_inventory_names_every_missing_setting(db, settings):

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import functools
+import signal
+import threading
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -18,8 +22,20 @@ class Command(BaseCommand):
             client = EnsClient.from_settings(settings)
         except EnsConfigurationError as error:
             raise CommandError(str(error)) from None
-        with job_context("sync_inventory"):
-            run = run_sync(start_foreground_sync(), client, on_progress=self.show_progress)
+        # Ctrl-C stops the sync after the page in hand, so its run is recorded as stopped
+        # rather than left running until declared lost; a second Ctrl-C stops it at once.
+        stopping = threading.Event()
+        previous = signal.signal(signal.SIGINT, functools.partial(self.stop, stopping))
+        try:
+            with job_context("sync_inventory"):
+                run = run_sync(
+                    start_foreground_sync(),
+                    client,
+                    on_progress=self.show_progress,
+                    should_stop=stopping.is_set,
+                )
+        finally:
+            signal.signal(signal.SIGINT, previous)
         self.stdout.write("")
         if run.status == SyncRun.Status.FAILED:
             raise CommandError(
@@ -33,6 +49,12 @@ class Command(BaseCommand):
                 f"+{run.enis_created} ~{run.enis_updated} -{run.enis_gone}."
             )
         )
+
+    def stop(self, stopping: threading.Event, *signal_args: object) -> None:
+        if stopping.is_set():
+            raise KeyboardInterrupt
+        stopping.set()
+        self.stderr.write("\nStopping after this page (Ctrl-C again to stop at once)…")
 
     def show_progress(self, run: SyncRun) -> None:
         self.stdout.write(
