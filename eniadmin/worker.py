@@ -1,4 +1,5 @@
-"""The worker loop: one process that takes its work from the database.
+"""The worker loop: one process that takes its work from the database (and, during an
+inventory sync, two child processes that fetch the pages: eniadmin.ens.walker).
 
 Like healthchecks' sendalerts: every few seconds it writes a heartbeat, queues the periodic
 sync when it is due, and claims queued work by conditional UPDATE, so any number of workers on

@@ -453,9 +453,15 @@ def _walk(fetch: Callable[[int], Page[T]]) -> Iterator[Page[T]]:
     while True:
         page = fetch(number)
         yield page
-        if not page.items or number * page.page_size >= page.total_count:
+        if not has_page_after(page, number):
             return
         number += 1
+
+
+def has_page_after(page: Page[Any], number: int) -> bool:
+    """Whether page `number`, this one, is followed by another: the latest TotalCount decides,
+    and an empty page ends a walk whatever TotalCount says."""
+    return bool(page.items) and number * page.page_size < page.total_count
 
 
 def _body(action: str, response: requests.Response) -> dict[str, Any]:

@@ -7,17 +7,17 @@ next request, is slower than the caller. Here the caller fetches the first page 
 which tells how many there are, and FETCHERS child processes then fetch the others in turn
 (with two: one the even pages, the other the odd ones), each decoding and shaping its pages
 and sending them down a pipe while the caller works on the pages before. The caller takes the
-pages in order, as the client's iter_*_pages() hand them over in one process; each page is asked
+pages in order, ending where the client's own walks would (has_page_after); each page is asked
 for once while the fleet holds still.
 
 The children are new interpreters running this module, not forks: the caller holds database
 connections and threads that a copy must not touch, and unlike multiprocessing's "spawn" this
-does not import the caller's main script again. The caller decides when a walk ends. The
-children ignore Ctrl-C and SIGTERM, which a terminal or a service manager sends to every
-process of the group: the caller stops at a page boundary and stops them on its way out. A
-child whose caller died gets end-of-file on its next read, or a broken pipe on its next page,
-and exits. The client's log lines are sent back and logged by the caller, as if the walk had
-run in it.
+does not import the caller's main script again. The caller decides when a walk ends: the
+children run in a session of their own, out of reach of a terminal's Ctrl-C, and ignore
+Ctrl-C and SIGTERM, which a service manager may send to every process of the service; the
+caller stops at a page boundary and stops them on its way out. A child whose caller died gets
+end-of-file on its next read, or a broken pipe on its next page, and exits. The client's log
+lines are sent back and logged by the caller, as if the walk had run in it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from logging.handlers import QueueHandler
 from pathlib import Path
 from typing import IO, Any
 
-from eniadmin.ens.client import EnsClient
+from eniadmin.ens.client import EnsClient, has_page_after
 from eniadmin.ens.resources import Page
 
 # Processes fetching pages side by side: with two, ENS answers one while the other decodes.
@@ -73,11 +73,10 @@ class PageWalker:
     where its page comes; FetcherLost when a fetching process is gone.
     """
 
-    def __init__(self, client: EnsClient, *walks: Walk, fetchers: int = FETCHERS) -> None:
+    def __init__(self, client: EnsClient, *walks: Walk) -> None:
         self.client = client
         self.walks = walks
         self.fetchers: list[_Fetcher] = []
-        self._fetcher_count = fetchers
         self._setup = b""
         self._walked = 0
         self._left_early = False
@@ -86,7 +85,7 @@ class PageWalker:
         level = logging.getLogger("eniadmin.ens").getEffectiveLevel()
         self._setup = pickle.dumps((self.client, self.walks, level))  # before any process
         try:
-            for _ in range(self._fetcher_count):
+            for _ in range(FETCHERS):
                 self.fetchers.append(_Fetcher(self._setup))
         except BaseException:
             self.__exit__()
@@ -116,13 +115,13 @@ class PageWalker:
             page = fetched_here(1)  # it tells how many pages there are
             yield page
             number = 1
-            if _more_after(page, number):
+            if has_page_after(page, number):
                 walking = list(self.fetchers)
                 for offset, fetcher in enumerate(walking):
                     fetcher.walk(walk, 2 + offset, len(walking), page)
                 # In turn, while the latest TotalCount has more, until a fetcher has no more.
                 for fetcher in itertools.cycle(walking):
-                    if not _more_after(page, number):
+                    if not has_page_after(page, number):
                         break
                     fetched = fetcher.next_page()
                     if fetched is None:
@@ -133,7 +132,7 @@ class PageWalker:
                 self._settle(walking)
             # A fetcher that saw an older TotalCount stops early; the latest one decides, as in
             # the client's own walks, so a page that a growing fleet pushed further is walked.
-            while _more_after(page, number):
+            while has_page_after(page, number):
                 number += 1
                 page = fetched_here(number)
                 yield page
@@ -149,11 +148,6 @@ class PageWalker:
             if fetcher in walking and not fetcher.walk_ended():
                 fetcher.stop(kill=True)
                 self.fetchers[index] = _Fetcher(self._setup)
-
-
-def _more_after(page: Page[Any], number: int) -> bool:
-    """Whether page `number` (this one) is followed by another, as the client's walks decide."""
-    return bool(page.items) and number * page.page_size < page.total_count
 
 
 class _Fetcher:

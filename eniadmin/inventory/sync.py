@@ -82,7 +82,7 @@ class WriteResult:
 
 
 class SyncStopped(Exception):
-    """The worker was asked to stop between two pages."""
+    """The sync was asked to stop (the worker stopping, Ctrl-C) between two pages."""
 
 
 def queue_sync(
@@ -201,6 +201,12 @@ def run_sync(
             return _finish_stopped(run)
         log.error("Sync #%s failed: %s", run.pk, error)
         return _finish_failed(run, "FetcherLost", f"{error} The next sync starts over.", "")
+    except KeyboardInterrupt:  # stopped at once, not at a page boundary: nothing more is written
+        try:
+            _finish_stopped(run)
+        except Exception:
+            log.exception("Sync #%s: interrupted, and its run could not be recorded", run.pk)
+        raise
     except Exception as error:
         log.exception("Sync #%s failed", run.pk)
         walk.keep_walked()

@@ -108,14 +108,14 @@ def test_the_latest_total_count_decides_where_the_walk_ends():
 
 
 def test_leaving_early_stops_the_walk(ens_client, emulator):
-    emulator.control.reset(instances=1000)  # 50 pages in all
-    emulator.control.set_faults([{"kind": "latency", "ms": 50}])
-    with PageWalker(ens_client, *BOTH_WALKS) as walker:
+    emulator.control.reset(instances=5000)  # 50 pages of instances
+    emulator.control.set_faults([{"kind": "latency", "ms": 20}])
+    with PageWalker(ens_client, ("describe_instances", instance_ids)) as walker:
         assert len(list(itertools.islice(walker.pages(), 3))) == 3
-    time.sleep(0.2)  # requests already on their way are answered, and logged
+    time.sleep(0.1)  # requests already on their way are answered, and logged
     asked = len(emulator.control.requests())
-    time.sleep(0.5)  # a fetcher left running would ask for ten more pages in this time
-    assert len(emulator.control.requests()) == asked < 12
+    time.sleep(0.5)  # fetchers left running would ask for twenty more pages in this time
+    assert len(emulator.control.requests()) == asked <= 3 + 2 * 4
 
 
 def test_each_page_is_asked_for_once(ens_client, emulator):
@@ -147,16 +147,18 @@ def test_the_fetchers_log_lines_are_logged_by_the_caller(ens_client, emulator, c
 
 
 def test_ctrl_c_and_sigterm_are_left_to_the_caller(ens_client, emulator):
-    emulator.control.reset(instances=1000)
+    emulator.control.reset(instances=1000)  # 10 pages of instances, some 40 of ENIs
     emulator.control.set_faults([{"kind": "latency", "ms": 20}])
-    with PageWalker(ens_client, ("describe_instances", instance_ids)) as walker:
+    with PageWalker(ens_client, *BOTH_WALKS) as walker:
         pages = walker.pages()
-        seen = list(itertools.islice(pages, 3))  # both fetchers have started
+        instances = list(itertools.islice(pages, 3))  # both fetchers have started
         for fetcher in walker.fetchers:
             os.kill(fetcher.process.pid, signal.SIGINT)
             os.kill(fetcher.process.pid, signal.SIGTERM)
-        seen += list(pages)
-    assert [page.page_number for page in seen] == list(range(1, 11))
+        instances += list(pages)
+        enis = list(walker.pages())  # a second walk, long after the signals
+    assert [page.page_number for page in instances] == list(range(1, 11))
+    assert [page.page_number for page in enis] == list(range(1, -(-enis[0].total_count // 100) + 1))
 
 
 def test_a_fetcher_gone_past_the_end_does_not_fail_the_walk():

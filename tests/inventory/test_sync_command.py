@@ -28,23 +28,59 @@ def test_sync_inventory_reports_a_failure_with_its_code(db, cloud_settings, emul
     assert SyncRun.objects.get().status == SyncRun.Status.FAILED
 
 
-def test_ctrl_c_stops_sync_inventory_after_the_page_in_hand(db, cloud_settings, emulator):
-    emulator.control.reset(instances=250)
+def not_for_the_test_run(signum: int, frame: object) -> None:
+    pytest.fail("SIGINT reached the handler that was there before the command")
+
+
+@pytest.fixture
+def guarded_sigint():
+    """A handler of our own for SIGINT during the test: the command must put it back."""
+    previous = signal.signal(signal.SIGINT, not_for_the_test_run)
+    yield
+    assert signal.getsignal(signal.SIGINT) is not_for_the_test_run
+    signal.signal(signal.SIGINT, previous)
+
+
+def ctrl_c_after_pages(*pages: int) -> sync_inventory.Command:
     command = sync_inventory.Command()
-    interrupt_once = command.show_progress
+    show_progress = command.show_progress
 
     def show_progress_then_ctrl_c(run: SyncRun) -> None:
-        interrupt_once(run)
-        if run.pages_done == 1:
+        show_progress(run)
+        if run.pages_done in pages:
             os.kill(os.getpid(), signal.SIGINT)
 
     command.show_progress = show_progress_then_ctrl_c  # type: ignore[method-assign]
+    return command
+
+
+def test_ctrl_c_stops_sync_inventory_after_the_page_in_hand(
+    db, cloud_settings, emulator, guarded_sigint
+):
+    emulator.control.reset(instances=250)
     with pytest.raises(CommandError, match=r"failed after 1 pages: The sync was stopped"):
-        call_command(command)
+        call_command(ctrl_c_after_pages(1))
     run = SyncRun.objects.get()
     assert (run.status, run.error_code) == (SyncRun.Status.FAILED, "WorkerStopped")
     assert Instance.objects.count() == 100, "the page in hand is kept"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_second_ctrl_c_stops_sync_inventory_at_once_and_records_it(
+    db, cloud_settings, emulator, guarded_sigint
+):
+    emulator.control.reset(instances=250)
+    command = ctrl_c_after_pages(1)
+    stop = command.stop
+
+    def twice(stopping, *signal_args):  # the second press arrives before the next page
+        stop(stopping, *signal_args)
+        stop(stopping, *signal_args)
+
+    command.stop = twice  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        call_command(command)
+    run = SyncRun.objects.get()
+    assert (run.status, run.error_code) == (SyncRun.Status.FAILED, "WorkerStopped")
 
 
 def test_sync_inventory_names_every_missing_setting(db, settings):

@@ -3,6 +3,8 @@ from __future__ import annotations
 import functools
 import signal
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -25,17 +27,13 @@ class Command(BaseCommand):
         # Ctrl-C stops the sync after the page in hand, so its run is recorded as stopped
         # rather than left running until declared lost; a second Ctrl-C stops it at once.
         stopping = threading.Event()
-        previous = signal.signal(signal.SIGINT, functools.partial(self.stop, stopping))
-        try:
-            with job_context("sync_inventory"):
-                run = run_sync(
-                    start_foreground_sync(),
-                    client,
-                    on_progress=self.show_progress,
-                    should_stop=stopping.is_set,
-                )
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        with job_context("sync_inventory"), _on_ctrl_c(functools.partial(self.stop, stopping)):
+            run = run_sync(
+                start_foreground_sync(),
+                client,
+                on_progress=self.show_progress,
+                should_stop=stopping.is_set,
+            )
         self.stdout.write("")
         if run.status == SyncRun.Status.FAILED:
             raise CommandError(
@@ -62,3 +60,17 @@ class Command(BaseCommand):
             ending="",
         )
         self.stdout.flush()
+
+
+@contextmanager
+def _on_ctrl_c(handler: Callable[..., None]) -> Iterator[None]:
+    """SIGINT goes to `handler` in the block (only the main thread may set it, as when run
+    from a shell), and back to what it was after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
