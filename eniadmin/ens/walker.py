@@ -105,14 +105,8 @@ class PageWalker:
         if self._left_early:
             raise RuntimeError("A walk of this PageWalker was left early; use a new one.")
         walk = self._walked
-        method, shape = self.walks[walk]
-
-        def fetched_here(number: int) -> Page[Any]:
-            page = getattr(self.client, method)(page_number=number)
-            return replace(page, items=shape(page.items))
-
         try:
-            page = fetched_here(1)  # it tells how many pages there are
+            page = _shaped_page(self.client, self.walks[walk], 1)  # it tells how many there are
             yield page
             number = 1
             if has_page_after(page, number):
@@ -134,7 +128,7 @@ class PageWalker:
             # the client's own walks, so a page that a growing fleet pushed further is walked.
             while has_page_after(page, number):
                 number += 1
-                page = fetched_here(number)
+                page = _shaped_page(self.client, self.walks[walk], number)
                 yield page
         except BaseException:
             self._left_early = True  # the fetchers' messages no longer match a walk
@@ -239,9 +233,15 @@ class _Fetcher:
             return None
 
 
+def _shaped_page(client: EnsClient, walk: Walk, number: int) -> Page[Any]:
+    """Page `number` of the walk, its items shaped: the same here and in the children."""
+    method, shape = walk
+    page = getattr(client, method)(page_number=number)
+    return replace(page, items=shape(page.items))
+
+
 def _python_path() -> str:
-    inherited = os.environ.get("PYTHONPATH", "")
-    return os.pathsep.join([str(PROJECT_ROOT), inherited] if inherited else [str(PROJECT_ROOT)])
+    return os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
 
 
 # The child ------------------------------------------------------------------------------------
@@ -281,11 +281,10 @@ def _serve(pipe_fd: int) -> None:
                 walk, number, stride, total, page_size = pickle.load(orders)  # noqa: S301
             except EOFError:  # the caller is done
                 break
-            method, shape = walks[walk]
             try:
                 while (number - 1) * page_size < total:
-                    page = getattr(client, method)(page_number=number)
-                    send("page", replace(page, items=shape(page.items)))
+                    page = _shaped_page(client, walks[walk], number)
+                    send("page", page)
                     if not page.items:
                         break
                     total, page_size = page.total_count, page.page_size
