@@ -170,11 +170,11 @@ class NetworkInterface(models.Model):
         ordering = ["type", "eni_id"]
         # Not unique=True or db_index=True on the fields: see Instance.Meta.
         constraints = [models.UniqueConstraint(fields=["eni_id"], name="eni_id_unique")]
+        # No index on region_id or type: the list reaches ENIs through their instance or the
+        # unattached ones through attached_instance_id, and every index slows the sync's writes.
         indexes = [
-            models.Index(fields=["region_id"], name="eni_region"),
             models.Index(fields=["attached_instance_id"], name="eni_attached_instance"),
             models.Index(fields=["status"], name="eni_status"),
-            models.Index(fields=["type"], name="eni_type"),
         ]
 
     def __str__(self) -> str:
