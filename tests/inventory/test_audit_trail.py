@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
 
 from eniadmin.audit.models import Action, AuditEvent
-from eniadmin.inventory.models import SyncRun
+from eniadmin.inventory import sync as sync_module
+from eniadmin.inventory.models import NetworkInterface, SyncRun
 from eniadmin.inventory.sync import queue_sync, run_sync, start_foreground_sync
 from eniadmin.worker import Worker
 from tests.inventory.conftest import sync
@@ -55,6 +57,40 @@ def test_changes_seen_by_the_sync_are_recorded_as_external(db, ens_client, emula
     assert change.instance_id == eni["instance_id"]
     assert change.before == {"status": "InUse", "attached_instance_id": eni["instance_id"]}
     assert change.after == {"status": "Available", "attached_instance_id": ""}
+
+
+def test_a_row_written_while_the_sync_held_an_older_page_keeps_the_newer_state(
+    db, ens_client, emulator, monkeypatch
+):
+    """The detach worker records what it saw of an ENI between the sync's reading of a page and
+    its writing: the page is older, and must neither overwrite the row nor be recorded."""
+    sync(ens_client)
+    eni_id = emulator.control.state()["demo_notes"]["detach_candidates"][0]
+    emulator.control.change_eni(eni_id, status="Detaching")
+    write = sync_module._Batch.write
+
+    def the_worker_writes_first(batch):
+        if batch.model is NetworkInterface and batch.to_update:
+            emulator.control.change_eni(eni_id, status="Available", instance_id="")
+            NetworkInterface.objects.filter(eni_id=eni_id).update(
+                status="Available", attached_instance_id="", instance=None,
+                changed_at=timezone.now(),
+            )  # fmt: skip
+        return write(batch)
+
+    monkeypatch.setattr(sync_module._Batch, "write", the_worker_writes_first)
+    run = sync(ens_client)
+    monkeypatch.undo()
+
+    assert NetworkInterface.objects.get(eni_id=eni_id).status == "Available"
+    assert run.enis_updated == 0
+    assert events(Action.EXTERNAL_CHANGE) == []
+    # The next sync compares the row again: the cloud agrees with it, nothing is recorded.
+    again = sync(ens_client)
+    assert again.enis_updated == 1, "the row's fingerprint catches up"
+    assert NetworkInterface.objects.get(eni_id=eni_id).status == "Available"
+    assert events(Action.EXTERNAL_CHANGE) == []
+    assert sync(ens_client).enis_updated == 0
 
 
 def test_vanished_rows_are_recorded_once(db, ens_client, emulator):
