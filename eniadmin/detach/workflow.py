@@ -440,7 +440,9 @@ def _record_cloud_error(detach_request: DetachRequest, error: EnsError) -> None:
 
 
 def _observe(detach_request: DetachRequest, *, status: str, instance_id: str) -> None:
-    """Bring the mirror row up to what the worker saw, so the next sync finds nothing new."""
+    """Bring the mirror row up to what the worker saw. Its fingerprint is cleared: it described
+    the state the last sync saw, and the cloud may go back to that state (the ENI attached
+    again) without the next sync noticing."""
     eni = NetworkInterface.objects.filter(pk=detach_request.network_interface_id).first()
     if eni is None or (eni.status, eni.attached_instance_id) == (status, instance_id):
         return
@@ -450,7 +452,7 @@ def _observe(detach_request: DetachRequest, *, status: str, instance_id: str) ->
         fields["status_changed_at"] = now
     if not instance_id:
         fields["instance"] = None
-    NetworkInterface.objects.filter(pk=eni.pk).update(changed_at=now, **fields)
+    NetworkInterface.objects.filter(pk=eni.pk).update(changed_at=now, fingerprint="", **fields)
     record(
         Action.ENI_STATE_OBSERVED,
         on_behalf_of=detach_request.approver,

@@ -28,7 +28,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Field, Model, OuterRef, Subquery
 from django.utils import timezone
 
-from eniadmin.audit.events import record
+from eniadmin.audit.events import record, serialise_appends
 from eniadmin.audit.models import Action
 from eniadmin.ens import resources
 from eniadmin.ens.client import EnsClient
@@ -473,10 +473,10 @@ class _Batch:
     inserts themselves. A later page's row replaces a waiting one with the same id (a fleet
     shifting mid-walk), as it would have once written.
 
-    A row written by someone else between the comparison and the write (the detach worker
-    recording what it saw of an ENI) is newer than the page: it is left as it is, and the next
-    sync compares it again. Otherwise the page's older state would overwrite it and be recorded
-    as an external change.
+    A row someone else wrote after the sync began (the detach worker recording what it saw of
+    an ENI) may be newer than the page, which was fetched a while before it is written: it is
+    left as it is, for the next sync to compare again. Otherwise an older page would undo it and
+    be recorded as an external change.
 
     Into an empty table (a first sync) only the rows this batch wrote itself can exist, so
     the other ids are not looked up at all.
@@ -521,7 +521,7 @@ class _Batch:
             elif row[1] != fingerprint or row[2]:
                 self.to_update[resource_id] = {
                     "pk": row[0], key: resource_id, **values, "fingerprint": fingerprint,
-                    "changed_at": now, "gone_at": None, COMPARED_VERSION: row[3],
+                    "changed_at": now, "gone_at": None,
                 }  # fmt: skip
             else:  # as written: an earlier page's version of it is no longer news
                 self.to_update.pop(resource_id, None)
@@ -546,7 +546,11 @@ class _Batch:
             return result
         with transaction.atomic():
             if to_update:
-                to_update = _untouched_since_compared(model, to_update)
+                if self.watched:
+                    # The audit chain's lock before the rows' locks, the order in which the
+                    # detach worker takes them.
+                    serialise_appends()
+                to_update = _not_written_since(model, to_update, self.now)
             if to_update and self.watched:
                 result.changes = _changes(
                     model, self.key, to_update, self.watched, self.on_status_change, self.now
@@ -565,65 +569,45 @@ class _Batch:
         return result
 
 
-def _existing(
-    model: type[Model], key: str, ids: list[str]
-) -> dict[str, tuple[int, str, bool, object]]:
-    """(pk, fingerprint, gone, version) of the rows among `ids`.
-    Written out: the ORM took longer to build this query than the database took to answer it,
-    once for every page."""
+def _existing(model: type[Model], key: str, ids: list[str]) -> dict[str, tuple[int, str, bool]]:
+    """(pk, fingerprint, gone) of the rows among `ids`. Written out: the ORM took longer to
+    build this query than the database took to answer it, once for every page."""
     if not ids:  # an empty page: PostgreSQL refuses "IN ()"
         return {}
     quote = connection.ops.quote_name
     key_column = quote(model._meta.get_field(key).column)
-    among, parameters = _among(ids)
+    if connection.vendor == "postgresql":  # one array: short to quote on the client
+        among, parameters = "= ANY(%s)", [ids]
+    else:
+        among, parameters = f"IN ({', '.join(['%s'] * len(ids))})", ids
     # Only quoted names of our own model go into the text; every id is a parameter.
     sql = (
         f"SELECT {key_column}, {quote(model._meta.pk.column)}, fingerprint, "  # noqa: S608
-        f"gone_at IS NOT NULL, {VERSION} FROM {quote(model._meta.db_table)} "
-        f"WHERE {key_column} {among}"
+        f"gone_at IS NOT NULL FROM {quote(model._meta.db_table)} WHERE {key_column} {among}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, parameters)
-        return {resource_id: tuple(rest) for resource_id, *rest in cursor}
+        return {
+            resource_id: (pk, fingerprint, gone) for resource_id, pk, fingerprint, gone in cursor
+        }
 
 
-def _among(values: list) -> tuple[str, list]:
-    """A condition that a column is one of `values`, and its parameters."""
-    if connection.vendor == "postgresql":  # one array: short to quote on the client
-        return "= ANY(%s)", [values]
-    return f"IN ({', '.join(['%s'] * len(values))})", values
-
-
-# A row's version: its changed_at, as text, which costs less to read than times (PostgreSQL
-# hands out times as time objects), and the key of an update row holding it as compared.
-VERSION = "CAST(changed_at AS TEXT)"
-COMPARED_VERSION = "changed_at_when_compared"
-
-
-def _untouched_since_compared(model: type[Model], rows: list[Row]) -> list[Row]:
-    """The rows whose changed_at is still what the comparison read, locked until the write
-    commits (on SQLite the transaction already holds the database's write lock)."""
-    quote = connection.ops.quote_name
-    pk_column = quote(model._meta.pk.column)
-    among, parameters = _among([row["pk"] for row in rows])
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    # Only quoted names of our own model go into the text; every key is a parameter.
-    sql = (
-        f"SELECT {pk_column}, {VERSION} FROM {quote(model._meta.db_table)} "  # noqa: S608
-        f"WHERE {pk_column} {among}{lock}"
+def _not_written_since(model: type[Model], rows: list[Row], since: datetime) -> list[Row]:
+    """The rows nobody else wrote since `since`, locked until the write commits (on SQLite, the
+    transaction holds the database's only write lock already)."""
+    written_at = dict(
+        model.objects.select_for_update()
+        .filter(pk__in=[row["pk"] for row in rows])
+        .values_list("pk", "changed_at")
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, parameters)
-        now_held = dict(cursor.fetchall())
-    untouched = [row for row in rows if now_held.get(row["pk"]) == row[COMPARED_VERSION]]
-    if len(untouched) < len(rows):
+    kept = [row for row in rows if written_at.get(row["pk"], since) <= since]
+    if len(kept) < len(rows):
         log.info(
-            "%s: %d rows written by someone else since the sync compared them are left to the "
-            "next sync",
+            "%s: %d written by another process during the sync, left for the next one",
             model._meta.verbose_name_plural.capitalize(),
-            len(rows) - len(untouched),
+            len(rows) - len(kept),
         )
-    return untouched
+    return kept
 
 
 def _insert_rows(model: type[Model], rows: list[Row]) -> None:

@@ -7,6 +7,7 @@ from django.core import mail
 from eniadmin.audit.models import AuditEvent
 from eniadmin.detach import workflow
 from eniadmin.inventory.models import NetworkInterface
+from eniadmin.inventory.sync import run_sync, start_foreground_sync
 from eniadmin.worker import Worker
 from tests.detach.conftest import REASON, detach_calls
 
@@ -79,17 +80,39 @@ def test_request_approve_execute_detaching_available(
     assert mail.outbox[0].to == ["arthur@example.com"]
 
 
+def _detached_by_the_worker(eni, operator, approver, client) -> None:
+    """Requested, approved, sent by the worker and followed until ENS says Available."""
+    detach_request = workflow.request_detach(
+        eni=eni, requester=operator, reason=REASON, client=client
+    )
+    workflow.approve_detach(detach_request=detach_request, approver=approver, client=client)
+    workflow.run_detach_work(client=client, worker="w1")
+    time.sleep(0.35)
+    workflow.run_detach_work(client=client, worker="w1")
+
+
 def test_the_next_sync_sees_no_external_change_after_a_detach(
     operator, approver, candidate, ens_client
 ):
-    from eniadmin.inventory.sync import run_sync, start_foreground_sync
-
-    detach_request = workflow.request_detach(
-        eni=candidate, requester=operator, reason=REASON, client=ens_client
-    )
-    workflow.approve_detach(detach_request=detach_request, approver=approver, client=ens_client)
-    workflow.run_detach_work(client=ens_client, worker="w1")
-    time.sleep(0.35)
-    workflow.run_detach_work(client=ens_client, worker="w1")
+    _detached_by_the_worker(candidate, operator, approver, ens_client)
     run_sync(start_foreground_sync(), ens_client)
     assert not AuditEvent.objects.for_eni(candidate.eni_id).filter(action="external_change")
+
+
+def test_an_interface_attached_again_after_a_detach_is_seen_by_the_next_sync(
+    operator, approver, candidate, ens_client, emulator
+):
+    """What the worker saw replaced what the last sync saw; the cloud going back to the latter
+    is still a change for the next sync."""
+    attached_to = candidate.attached_instance_id
+    _detached_by_the_worker(candidate, operator, approver, ens_client)
+    candidate.refresh_from_db()
+    assert (candidate.status, candidate.attached_instance_id) == ("Available", "")
+
+    emulator.control.change_eni(candidate.eni_id, status="InUse", instance_id=attached_to)
+    run_sync(start_foreground_sync(), ens_client)
+
+    candidate.refresh_from_db()
+    assert (candidate.status, candidate.attached_instance_id) == ("InUse", attached_to)
+    (change,) = AuditEvent.objects.for_eni(candidate.eni_id).filter(action="external_change")
+    assert change.after == {"status": "InUse", "attached_instance_id": attached_to}

@@ -93,6 +93,33 @@ def test_a_row_written_while_the_sync_held_an_older_page_keeps_the_newer_state(
     assert sync(ens_client).enis_updated == 0
 
 
+def test_a_row_written_after_its_page_was_fetched_keeps_the_newer_state(
+    db, ens_client, emulator, monkeypatch
+):
+    """The page fetchers run ahead: the worker may write between a page's fetching and its
+    comparison too."""
+    sync(ens_client)
+    eni_id = emulator.control.state()["demo_notes"]["detach_candidates"][0]
+    emulator.control.change_eni(eni_id, status="Detaching")
+    add = sync_module._Batch.add
+
+    def the_worker_writes_before_the_comparison(batch, wanted):
+        if eni_id in wanted and wanted[eni_id]["status"] == "Detaching":
+            emulator.control.change_eni(eni_id, status="Available", instance_id="")
+            NetworkInterface.objects.filter(eni_id=eni_id).update(
+                status="Available", attached_instance_id="", instance=None,
+                changed_at=timezone.now(),
+            )  # fmt: skip
+        return add(batch, wanted)
+
+    monkeypatch.setattr(sync_module._Batch, "add", the_worker_writes_before_the_comparison)
+    sync(ens_client)
+    monkeypatch.undo()
+
+    assert NetworkInterface.objects.get(eni_id=eni_id).status == "Available"
+    assert events(Action.EXTERNAL_CHANGE) == []
+
+
 def test_vanished_rows_are_recorded_once(db, ens_client, emulator):
     sync(ens_client)
     emulator.control.reset(seed=2, instances=2)
