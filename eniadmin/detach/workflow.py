@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from eniadmin.audit.events import record
+from eniadmin.audit.events import record, serialise_appends
 from eniadmin.audit.models import Action
 from eniadmin.detach import notifications
 from eniadmin.detach.models import DetachRequest, Status, diff_states
@@ -443,6 +443,8 @@ def _observe(detach_request: DetachRequest, *, status: str, instance_id: str) ->
     """Bring the mirror row up to what the worker saw. Its fingerprint is cleared: it described
     the state the last sync saw, and the cloud may go back to that state (the ENI attached
     again) without the next sync noticing."""
+    # The audit chain's lock before the row's, the order in which the sync takes them.
+    serialise_appends()
     eni = NetworkInterface.objects.filter(pk=detach_request.network_interface_id).first()
     if eni is None or (eni.status, eni.attached_instance_id) == (status, instance_id):
         return

@@ -392,6 +392,7 @@ class _Walk:
 
     def mark_gone(self) -> None:
         with transaction.atomic():
+            serialise_appends()  # before the rows' locks, as everywhere
             self.run.instances_gone = _mark_gone(
                 Instance, "instance_id", self.seen_instances, self.now
             )
