@@ -37,7 +37,7 @@ def everything_at_once(db) -> User:
 @pytest.mark.parametrize(
     "persona", ["operator", "approver", "auditor", "viewer", "outsider", "everything_at_once"]
 )
-def test_the_permissions_are_modelbackends_own(persona, request):
+def test_the_permissions_are_modelbackends_own(persona, request, db):
     user = request.getfixturevalue(persona)
     loaded = _loaded(user)
     backend, fresh = ModelBackend(), _fresh(user)
