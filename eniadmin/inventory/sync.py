@@ -595,9 +595,10 @@ def _existing(model: type[Model], key: str, ids: list[str]) -> dict[str, tuple[i
 
 def _not_written_since(model: type[Model], rows: list[Row], since: datetime) -> list[Row]:
     """The rows nobody else wrote since `since`, locked until the write commits (on SQLite, the
-    transaction holds the database's only write lock already)."""
+    transaction holds the database's only write lock already). The lock is the one the UPDATE
+    takes anyway: it lets a detach request referring to a row be created meanwhile."""
     written_at = dict(
-        model.objects.select_for_update()
+        model.objects.select_for_update(no_key=True)
         .filter(pk__in=[row["pk"] for row in rows])
         .values_list("pk", "changed_at")
     )
