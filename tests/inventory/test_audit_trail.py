@@ -66,7 +66,7 @@ def test_a_row_written_while_the_sync_held_an_older_page_keeps_the_newer_state(
     its writing: the page is older, and must neither overwrite the row nor be recorded."""
     sync(ens_client)
     eni_id = emulator.control.state()["demo_notes"]["detach_candidates"][0]
-    emulator.control.change_eni(eni_id, status="Detaching")
+    emulator.control.change_eni(eni_id, status="Detaching", stuck=True)  # until told
     write = sync_module._Batch.write
 
     def the_worker_writes_first(batch):
@@ -100,7 +100,7 @@ def test_a_row_written_after_its_page_was_fetched_keeps_the_newer_state(
     comparison too."""
     sync(ens_client)
     eni_id = emulator.control.state()["demo_notes"]["detach_candidates"][0]
-    emulator.control.change_eni(eni_id, status="Detaching")
+    emulator.control.change_eni(eni_id, status="Detaching", stuck=True)  # until told
     add = sync_module._Batch.add
 
     def the_worker_writes_before_the_comparison(batch, wanted):

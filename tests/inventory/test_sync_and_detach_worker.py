@@ -83,7 +83,7 @@ def _side_by_side(
             connection.close()
 
     def sync_once_the_worker_began() -> None:
-        worker_began.wait(10)
+        assert worker_began.wait(10), "the worker never began"
         sync_write()
 
     threads = [
@@ -94,6 +94,7 @@ def _side_by_side(
         thread.start()
     for thread in threads:
         thread.join(30)
+    assert not any(thread.is_alive() for thread in threads), "a side is still waiting"
     return errors
 
 
