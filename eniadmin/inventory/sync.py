@@ -551,11 +551,14 @@ class _Batch:
                     # The audit chain's lock before the rows' locks, the order in which the
                     # detach worker takes them.
                     serialise_appends()
-                to_update = _not_written_since(model, to_update, self.now)
+                kept = (self.on_status_change,) if self.on_status_change else ()
+                before = _locked(model, to_update, ("changed_at", *self.watched, *kept))
+                to_update = _not_written_since(model, to_update, before, self.now)
             if to_update and self.watched:
                 result.changes = _changes(
-                    model, self.key, to_update, self.watched, self.on_status_change, self.now
-                )
+                    model, self.key, to_update, before, self.watched, self.on_status_change,
+                    self.now,
+                )  # fmt: skip
                 _record_changes(result.changes)
             if self.before_write:
                 self.before_write([*to_create, *to_update])
@@ -593,16 +596,26 @@ def _existing(model: type[Model], key: str, ids: list[str]) -> dict[str, tuple[i
         }
 
 
-def _not_written_since(model: type[Model], rows: list[Row], since: datetime) -> list[Row]:
-    """The rows nobody else wrote since `since`, locked until the write commits (on SQLite, the
-    transaction holds the database's only write lock already). The lock is the one the UPDATE
-    takes anyway: it lets a detach request referring to a row be created meanwhile."""
-    written_at = dict(
-        model.objects.select_for_update(no_key=True)
+def _locked(model: type[Model], rows: list[Row], fields: tuple[str, ...]) -> dict[int, Row]:
+    """The rows' `fields` as the database holds them, by pk, locked until the write commits
+    (on SQLite, the transaction holds the database's only write lock already). The lock is the
+    one the UPDATE takes anyway: it lets a detach request referring to a row be created
+    meanwhile."""
+    return {
+        values.pop("pk"): values
+        for values in model.objects.select_for_update(no_key=True)
         .filter(pk__in=[row["pk"] for row in rows])
-        .values_list("pk", "changed_at")
-    )
-    kept = [row for row in rows if written_at.get(row["pk"], since) <= since]
+        .values("pk", *fields)
+    }
+
+
+def _not_written_since(
+    model: type[Model], rows: list[Row], before: dict[int, Row], since: datetime
+) -> list[Row]:
+    """The rows nobody else wrote since `since`, by the changed_at in `before`."""
+    kept = [
+        row for row in rows if row["pk"] not in before or before[row["pk"]]["changed_at"] <= since
+    ]
     if len(kept) < len(rows):
         log.info(
             "%s: %d written by another process during the sync, left for the next one",
@@ -728,24 +741,19 @@ def _changes(
     model: type[Model],
     key: str,
     updated: list[Row],
+    before: dict[int, Row],
     watched: tuple[str, ...],
     on_status_change: str,
     now: datetime,
 ) -> list[Change]:
-    """The watched fields that changed, read from the rows before they are overwritten; and
-    `on_status_change` set to now where the status changed, kept where it did not."""
-    kept = (on_status_change,) if on_status_change else ()
-    before = {
-        row.pop("pk"): row
-        for row in model.objects.filter(pk__in=[item["pk"] for item in updated]).values(
-            "pk", *watched, *kept
-        )
-    }
+    """The watched fields that changed, from `before` (the rows as they were before being
+    overwritten); and `on_status_change` set to now where the status changed, kept where it
+    did not."""
     changes = []
     for item in updated:
-        old = before[item["pk"]]
+        old = {name: before[item["pk"]][name] for name in watched}
         if on_status_change:
-            since = old.pop(on_status_change)
+            since = before[item["pk"]][on_status_change]
             item[on_status_change] = now if old["status"] != item["status"] else since
         new = {name: item[name] for name in watched}
         if old == new:
