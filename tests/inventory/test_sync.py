@@ -376,18 +376,21 @@ def test_rows_are_written_once_when_the_fleet_shifts_mid_walk(db):
     batch, the later version wins and nothing is inserted twice."""
     from django.utils import timezone
 
+    from eniadmin.inventory.mirrored import fingerprinted
     from eniadmin.inventory.sync import _Batch
 
+    def values(status):
+        return fingerprinted({"name": "a", "host_name": "", "region_id": "r", "status": status})
+
     now = timezone.now()
-    first = {"name": "a", "host_name": "", "region_id": "r", "status": "Running"}
     batch = _Batch(Instance, "instance_id", now, watched=("status",))
-    batch.add({"i-1": first})
-    batch.add({"i-1": {**first, "status": "Stopped"}})
+    batch.add({"i-1": values("Running")})
+    batch.add({"i-1": values("Stopped")})
     assert batch.write().created == 1
     assert Instance.objects.get(instance_id="i-1").status == "Stopped"
 
-    batch.add({"i-1": {**first, "status": "Running"}})  # changed on one page...
-    batch.add({"i-1": {**first, "status": "Stopped"}})  # ...and back on the next
+    batch.add({"i-1": values("Running")})  # changed on one page...
+    batch.add({"i-1": values("Stopped")})  # ...and back on the next
     assert batch.write().updated == 0
 
 
@@ -411,6 +414,8 @@ def test_times_reach_the_database_as_django_would_write_them(db):
         datetime(2022, 1, 1, tzinfo=UTC),
         datetime(2026, 11, 28, 10, 3, 4, 123456, tzinfo=UTC),
         datetime(2026, 11, 28, 18, 3, 4, tzinfo=timezone(timedelta(hours=8))),
+        datetime(2026, 11, 28, 10, 3, 4, 123456, tzinfo=UTC),  # again, as in every row
+        datetime(2026, 11, 28, 10, 3, 4, 123456, tzinfo=timezone(timedelta(0))),
     ]
     assert [to_db(value) for value in times] == [
         connection.ops.adapt_datetimefield_value(value) for value in times

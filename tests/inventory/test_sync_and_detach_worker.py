@@ -21,6 +21,7 @@ from eniadmin.audit.models import Action, AuditEvent
 from eniadmin.detach import workflow
 from eniadmin.detach.models import DetachRequest
 from eniadmin.inventory import sync as sync_module
+from eniadmin.inventory.mirrored import fingerprinted
 from eniadmin.inventory.models import Instance, NetworkInterface
 
 pytestmark = [
@@ -62,7 +63,8 @@ def _an_eni_the_sync_will_update() -> tuple[NetworkInterface, sync_module._Batch
         before_write=functools.partial(sync_module._link_instances, instance_pks={}),
     )
     values = {name: getattr(eni, name) for name in NetworkInterface.MIRRORED}
-    batch.add({"eni-1": {**values, "status": "Available", "attached_instance_id": ""}})
+    seen = fingerprinted({**values, "status": "Available", "attached_instance_id": ""})
+    batch.add({"eni-1": seen})
     assert batch.to_update
     return eni, batch
 
