@@ -280,9 +280,9 @@ def _serve(pipe_fd: int) -> None:
     root.setLevel(level)
     root.addHandler(QueueHandler(send))  # type: ignore[arg-type]
     # A page is decoded into objects that all live until it is sent: at the collector's
-    # default threshold (700) each page set off dozens of collections, every one walking the
-    # page built so far, a fifth of this process's time. A sent page is freed by reference
-    # counting; the collector still runs, once in a few pages, past what was loaded until now.
+    # default threshold (700) each page set off a couple of collections, every one walking the
+    # page built so far (1,000 collections and 0.16 s for a fleet's 503 pages). A sent page is
+    # freed by reference counting; the collector still runs, past what was loaded until now.
     gc.freeze()
     gc.set_threshold(COLLECT_AFTER_OBJECTS, *gc.get_threshold()[1:])
     try:
