@@ -52,6 +52,10 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.PENDING, Status.APPROVED, Status.SUBMITTING, Status.DETACHING)
 # The cloud is (or may be) working on it: the UI watches these closely.
 IN_FLIGHT_STATUSES = (Status.APPROVED, Status.SUBMITTING, Status.DETACHING)
+# Before ENS is called: a fresh read that finds the ENI changed voids the request.
+VOIDABLE = (Status.PENDING, Status.APPROVED, Status.SUBMITTING)
+# After the call (or while it may have been made): what ENS shows ends the request.
+FOLLOWED = (Status.SUBMITTING, Status.DETACHING)
 
 
 # A submit (fresh reads, one call, one read to resolve) finishes well within this, even with
@@ -211,14 +215,22 @@ class DetachRequest(models.Model):
         """
         now = timezone.now()
         fields = {"changed_at": now, **fields}
-        changed = DetachRequest.objects.filter(pk=self.pk, status__in=expected).update(
-            status=to, **fields
-        )
+        movable = Q(status__in=[status for status in expected if status != Status.SUBMITTING])
+        if Status.SUBMITTING in expected:
+            # Only the worker holding the claim moves a submission on: a worker that took it
+            # over (the first one had stalled past the lease) may be calling ENS right now.
+            movable |= Q(status=Status.SUBMITTING, claimed_by=self.claimed_by)
+        changed = DetachRequest.objects.filter(movable, pk=self.pk).update(status=to, **fields)
         if changed:
             self.status = to
             for name, value in fields.items():
                 setattr(self, name, value)
         return bool(changed)
+
+    def _as_read(self, statuses: tuple[Status, ...]) -> tuple[Status, ...]:
+        """Of `statuses`, the one this request was read in: its reader's decision holds for
+        that state only (a worker's for its submission, the follow-up's for a detaching ENI)."""
+        return (self.status,) if self.status in statuses else ()
 
     def _record(self, action: Action, **kwargs: Any) -> None:
         record(
@@ -294,9 +306,11 @@ class DetachRequest(models.Model):
 
     @transaction.atomic
     def void(self, *, changes: list[dict[str, str]], reasons: list[str], actor: Any = None) -> bool:
+        """An Approver's review voids a pending request, not one approved meanwhile; a
+        worker's, its own submission."""
         if not self._move(
             Status.VOIDED,
-            expected=(Status.PENDING, Status.APPROVED, Status.SUBMITTING),
+            expected=self._as_read(VOIDABLE),
             changes=changes,
             error_message=" ".join(reasons),
             finished_at=timezone.now(),
@@ -325,8 +339,13 @@ class DetachRequest(models.Model):
     def reclaim(self, *, worker: str) -> bool:
         """Take over a submission whose worker died; only one worker can win it."""
         now = timezone.now()
+        # As it was read: a worker that was only slow may have called ENS since, and a request
+        # read as never called would then be sent twice. Then the next look reads its state.
         changed = DetachRequest.objects.filter(
-            pk=self.pk, status=Status.SUBMITTING, submitted_at=self.submitted_at
+            pk=self.pk,
+            status=Status.SUBMITTING,
+            submitted_at=self.submitted_at,
+            called_at=self.called_at,
         ).update(submitted_at=now, claimed_by=worker)
         if changed:
             self.submitted_at, self.claimed_by = now, worker
@@ -371,9 +390,7 @@ class DetachRequest(models.Model):
         fields: dict[str, Any] = {"finished_at": timezone.now(), "observed_eni_status": "Available"}
         if request_id:
             fields["ens_request_id"] = request_id
-        if not self._move(
-            Status.SUCCEEDED, expected=(Status.SUBMITTING, Status.DETACHING), **fields
-        ):
+        if not self._move(Status.SUCCEEDED, expected=self._as_read(FOLLOWED), **fields):
             return False
         self._record(
             Action.DETACH_SUCCEEDED,
@@ -388,7 +405,7 @@ class DetachRequest(models.Model):
     ) -> bool:
         if not self._move(
             Status.FAILED,
-            expected=(Status.SUBMITTING, Status.DETACHING),
+            expected=self._as_read(FOLLOWED),
             error_code=code,
             error_message=sentence,
             error_detail=detail,

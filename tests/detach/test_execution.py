@@ -198,6 +198,56 @@ def test_a_live_submission_is_not_taken_over(candidate, operator, approver, ens_
     assert detach_calls(emulator) == []
 
 
+def test_a_slow_worker_that_calls_ens_after_being_read_as_dead_is_not_called_again(
+    candidate, operator, approver, ens_client, emulator, monkeypatch
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    _abandon(detach_request, called=False)
+    slow = DetachRequest.objects.get(pk=detach_request.pk)  # the first worker, only stalled
+    take_over = DetachRequest.reclaim
+
+    def reclaim_after_the_slow_worker_calls(self, *, worker):
+        # Between the look for dead workers' submissions and the take-over, the slow worker
+        # records its call and sends it.
+        assert slow.mark_calling()
+        ens_client.detach_network_interface(candidate.eni_id)
+        return take_over(self, worker=worker)
+
+    monkeypatch.setattr(DetachRequest, "reclaim", reclaim_after_the_slow_worker_calls)
+    _work(ens_client)
+    assert len(detach_calls(emulator)) == 1, "never sent a second time"
+    monkeypatch.undo()
+    # Once the slow worker is really gone, the next look reads what ENS shows.
+    DetachRequest.objects.filter(pk=detach_request.pk).update(
+        submitted_at=timezone.now() - timedelta(minutes=5)
+    )
+    _work(ens_client)
+    detach_request.refresh_from_db()
+    assert detach_request.status in ("detaching", "succeeded")
+    assert len(detach_calls(emulator)) == 1
+
+
+def test_a_worker_whose_submission_was_taken_over_moves_it_no_further(
+    candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    slow = DetachRequest.objects.get(pk=detach_request.pk)
+    assert slow.claim(worker="slow")
+    DetachRequest.objects.filter(pk=detach_request.pk).update(
+        submitted_at=timezone.now() - timedelta(minutes=5)
+    )
+    _work(ens_client)  # takes the submission over and detaches
+    detach_request.refresh_from_db()
+    assert (detach_request.status, detach_request.claimed_by) == ("detaching", "w1")
+    # The slow worker's read finally fails, or finds the ENI changed: neither touches it now.
+    assert not slow.release()
+    assert not slow.void(changes=[], reasons=["Its status is Detaching; it must be InUse."])
+    assert not slow.mark_failed(code="X", sentence="late")
+    detach_request.refresh_from_db()
+    assert (detach_request.status, detach_request.claimed_by) == ("detaching", "w1")
+    assert len(detach_calls(emulator)) == 1
+
+
 def test_pending_requests_expire_after_the_ttl(
     candidate, operator, ens_client, settings, time_machine
 ):

@@ -165,6 +165,25 @@ def test_drift_after_approval_voids_in_the_worker_without_calling(
     assert AuditEvent.objects.get(action="detach_voided").on_behalf_of_name == "arthur"
 
 
+def test_a_late_approver_does_not_void_a_request_approved_and_sent_meanwhile(
+    candidate, operator, approver, second_approver, ens_client, emulator
+):
+    detach_request = open_request(candidate, operator, ens_client)
+    late_copy = DetachRequest.objects.get(pk=detach_request.pk)  # read while pending
+    workflow.approve_detach(detach_request=detach_request, approver=approver, client=ens_client)
+    worker_copy = DetachRequest.objects.get(pk=detach_request.pk)
+    assert worker_copy.claim(worker="w1") and worker_copy.mark_calling()
+    sent = ens_client.detach_network_interface(candidate.eni_id)  # ENS shows it Detaching
+    # The late approver's fresh read finds the ENI changed: that is the detach itself.
+    with pytest.raises(workflow.AlreadyHandled):
+        workflow.approve_detach(
+            detach_request=late_copy, approver=second_approver, client=ens_client
+        )
+    assert worker_copy.mark_detaching(request_id=sent.request_id)
+    assert not AuditEvent.objects.filter(action="detach_voided").exists()
+    assert len(detach_calls(emulator)) == 1
+
+
 def test_a_decided_request_cannot_be_decided_again(
     candidate, operator, approver, second_approver, ens_client
 ):
