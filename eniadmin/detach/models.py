@@ -351,20 +351,37 @@ class DetachRequest(models.Model):
             self.submitted_at, self.claimed_by = now, worker
         return bool(changed)
 
-    def release(self) -> bool:
-        """submitting → approved when ENS was never called (a failed read before the call)."""
+    def release(self, *, code: str, sentence: str, detail: str = "", request_id: str = "") -> bool:
+        """submitting → approved when ENS was never called (a failed read before the call).
+        The read's error stays on the request, for its page to say why nothing happens yet."""
         with transaction.atomic():
             return self._move(
-                Status.APPROVED, expected=(Status.SUBMITTING,), called_at=None, claimed_by=""
+                Status.APPROVED,
+                expected=(Status.SUBMITTING,),
+                called_at=None,
+                claimed_by="",
+                error_code=code,
+                error_message=sentence,
+                error_detail=detail,
+                error_request_id=request_id,
             )
 
     def mark_calling(self) -> bool:
-        now = timezone.now()
+        """Recorded before the call: from here on, ENS may have carried it out. An earlier
+        read's error no longer tells the request's story."""
+        fields = {
+            "called_at": timezone.now(),
+            "error_code": "",
+            "error_message": "",
+            "error_detail": "",
+            "error_request_id": "",
+        }
         changed = DetachRequest.objects.filter(
             pk=self.pk, status=Status.SUBMITTING, claimed_by=self.claimed_by
-        ).update(called_at=now)
+        ).update(**fields)
         if changed:
-            self.called_at = now
+            for name, value in fields.items():
+                setattr(self, name, value)
         return bool(changed)
 
     def mark_detaching(self, *, request_id: str, how: str = "") -> bool:

@@ -315,9 +315,16 @@ def _submit(detach_request: DetachRequest, client: EnsClient) -> None:
         fresh = _fresh(detach_request, client)
     except EnsError as error:
         # ENS was not called: hand the request back, the next tick tries again (until the
-        # execute window closes and it expires).
+        # execute window closes and it expires). The same error on every tick is one event.
+        known = detach_request.error_code
         with transaction.atomic():
-            if detach_request.release():
+            released = detach_request.release(
+                code=error.code,
+                sentence=error.operator_message,
+                detail=error.message,
+                request_id=error.request_id,
+            )
+            if released and error.code != known:
                 _record_cloud_error(detach_request, error)
         return
     changes = diff_states(detach_request.snapshot, fresh.facts())

@@ -47,6 +47,32 @@ def test_no_permission_names_the_missing_ram_action(
     assert AuditEvent.objects.filter(action="cloud_error", outcome="NoPermission").exists()
 
 
+def test_a_failed_read_before_the_call_is_shown_on_the_request_and_recorded_once(
+    client, candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    emulator.control.add_key("no-reads", "no-reads-secret", deny=["DescribeInstances"])
+    blind = EnsClient(
+        endpoint=emulator.url, access_key_id="no-reads", access_key_secret="no-reads-secret"
+    )
+    _work(blind)
+    _work(blind)
+    detach_request.refresh_from_db()
+    assert (detach_request.status, detach_request.error_code) == ("approved", "NoPermission")
+    assert detach_calls(emulator) == []
+    # Two ticks, two failed reads, one event: the same error again is not news.
+    assert AuditEvent.objects.filter(action="cloud_error", outcome="NoPermission").count() == 1
+    client.force_login(operator)
+    card = client.get(reverse("detach:request-status", args=[detach_request.pk])).content.decode()
+    assert "Nothing was sent yet" in card
+    assert "ens:DescribeInstances" in card
+    assert f"RequestId {detach_request.error_request_id}" in card
+    _work(ens_client)  # reads again, and sends
+    detach_request.refresh_from_db()
+    assert (detach_request.status, detach_request.error_code) == ("detaching", "")
+    assert len(detach_calls(emulator)) == 1
+
+
 def test_an_interface_error_is_resolved_by_reading_and_reported(
     candidate, operator, approver, ens_client, emulator
 ):
@@ -240,7 +266,7 @@ def test_a_worker_whose_submission_was_taken_over_moves_it_no_further(
     detach_request.refresh_from_db()
     assert (detach_request.status, detach_request.claimed_by) == ("detaching", "w1")
     # The slow worker's read finally fails, or finds the ENI changed: neither touches it now.
-    assert not slow.release()
+    assert not slow.release(code="Throttling", sentence="late")
     assert not slow.void(changes=[], reasons=["Its status is Detaching; it must be InUse."])
     assert not slow.mark_failed(code="X", sentence="late")
     detach_request.refresh_from_db()
