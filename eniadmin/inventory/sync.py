@@ -30,7 +30,7 @@ from django.utils import timezone
 from eniadmin.audit.events import record, serialise_appends
 from eniadmin.audit.models import Action
 from eniadmin.ens import resources
-from eniadmin.ens.client import EnsClient
+from eniadmin.ens.client import MAX_LIST_LENGTH, EnsClient
 from eniadmin.ens.errors import EnsError
 from eniadmin.ens.walker import COLLECT_AFTER_OBJECTS, FetcherLost, PageWalker
 from eniadmin.inventory import mirrored
@@ -187,7 +187,7 @@ def run_sync(
             _upsert_regions(client.describe_regions().items, now)
             walk.instances(walker.pages())
             walk.network_interfaces(walker.pages())
-            walk.mark_gone()
+            walk.mark_gone(client)
     except EnsError as error:
         walk.keep_walked()
         return _finish_failed(run, error.code, error.operator_message, error.request_id)
@@ -395,13 +395,36 @@ class _Walk:
         except Exception:
             log.exception("Sync #%s: the pages walked could not be written", self.run.pk)
 
-    def mark_gone(self) -> None:
+    def mark_gone(self, client: EnsClient) -> None:
+        """Mark the rows ENS no longer lists, once it has said so when asked for them by id.
+
+        A walk lists items by their position: when the fleet changes while it is walked, an
+        item can move to a page already fetched, and the walk never sees it although it is
+        still there. The ids the walk did not see are asked for (a hundred a call; none at all
+        when nothing vanished), before any lock is taken.
+        """
+        instances = _unlisted(
+            Instance,
+            "instance_id",
+            self.seen_instances,
+            lambda ids: {
+                item.instance_id for item in client.describe_instances(instance_ids=ids).items
+            },
+        )
+        enis = _unlisted(
+            NetworkInterface,
+            "eni_id",
+            self.seen_enis,
+            lambda ids: {
+                item.eni_id for item in client.describe_network_interfaces(eni_ids=ids).items
+            },
+        )
         with transaction.atomic():
             serialise_appends()  # before the rows' locks, as everywhere
-            self.run.instances_gone = _mark_gone(
-                Instance, "instance_id", self.seen_instances, self.now
-            )
-            self.run.enis_gone = _mark_gone(NetworkInterface, "eni_id", self.seen_enis, self.now)
+            instances_gone = _mark_gone(Instance, "instance_id", instances, self.now)
+            enis_gone = _mark_gone(NetworkInterface, "eni_id", enis, self.now)
+        # Counted once committed: a failure in between leaves the run's counts at nothing gone.
+        self.run.instances_gone, self.run.enis_gone = instances_gone, enis_gone
 
     def _progress(self) -> None:
         if self.batch is not None and self.batch.due:
@@ -775,8 +798,11 @@ def _changes(
     return changes
 
 
-def _mark_gone(model: type[Model], key: str, seen: set[str], now: datetime) -> int:
-    """Mark the rows ENS no longer lists, and record each as an external change."""
+def _unlisted(
+    model: type[Model], key: str, seen: set[str], listed: Callable[[list[str]], set[str]]
+) -> list[str]:
+    """The ids of present rows that the walk did not see, less those that ENS, asked for by
+    id (`listed`, up to MAX_LIST_LENGTH ids a call), still lists."""
     quote = connection.ops.quote_name
     # Written out, like _existing(): the whole table goes through this loop.
     sql = (
@@ -785,7 +811,22 @@ def _mark_gone(model: type[Model], key: str, seen: set[str], now: datetime) -> i
     )
     with connection.cursor() as cursor:
         cursor.execute(sql)
-        vanished_ids = [resource_id for (resource_id,) in cursor if resource_id not in seen]
+        unseen = [resource_id for (resource_id,) in cursor if resource_id not in seen]
+    still_listed: set[str] = set()
+    for start in range(0, len(unseen), MAX_LIST_LENGTH):
+        still_listed |= listed(unseen[start : start + MAX_LIST_LENGTH])
+    if still_listed:
+        log.info(
+            "%s: %d not seen in the walk are still listed (the fleet changed while it was "
+            "walked); not marked gone",
+            model._meta.verbose_name_plural.capitalize(),
+            len(still_listed),
+        )
+    return [resource_id for resource_id in unseen if resource_id not in still_listed]
+
+
+def _mark_gone(model: type[Model], key: str, vanished_ids: list[str], now: datetime) -> int:
+    """Mark these rows gone, and record each as an external change."""
     marked = 0
     for start in range(0, len(vanished_ids), GONE_BATCH):
         batch = list(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -134,6 +135,58 @@ def test_a_changed_fleet_creates_updates_and_marks_gone(db, ens_client, emulator
     assert Instance.objects.present().count() == 5
     assert Instance.objects.filter(gone_at__isnull=False).count() == 24, "gone rows are kept"
     assert NetworkInterface.objects.get(eni_id=changed_eni).gone_at is not None
+    # Each was asked for by id before it was marked gone, a hundred ids a call.
+    asked = emulator.control.requests("DescribeInstances")
+    assert [
+        len(json.loads(r["params"]["InstanceIds"])) for r in asked if "InstanceIds" in r["params"]
+    ] == [24]
+
+
+def test_marking_gone_that_fails_half_way_counts_nothing_gone(
+    db, ens_client, emulator, monkeypatch
+):
+    from eniadmin.inventory import sync as inventory_sync
+
+    sync(ens_client)
+    emulator.control.reset(instances=0)
+    mark_gone = inventory_sync._mark_gone
+
+    def failing_at_the_enis(model, *args):
+        if model is NetworkInterface:
+            raise inventory_sync.IntegrityError("the database refused")
+        return mark_gone(model, *args)
+
+    monkeypatch.setattr(inventory_sync, "_mark_gone", failing_at_the_enis)
+    with pytest.raises(inventory_sync.IntegrityError):
+        sync(ens_client)
+    run = SyncRun.objects.latest("created_at")
+    assert run.status == SyncRun.Status.FAILED
+    assert (run.instances_gone, run.enis_gone) == (0, 0)
+    assert Instance.objects.present().count() == 24, "rolled back with the ENIs"
+
+
+def test_a_row_the_walk_missed_while_the_fleet_changed_is_not_marked_gone(
+    db, ens_client, emulator, monkeypatch
+):
+    from eniadmin.inventory import sync as inventory_sync
+
+    sync(ens_client)
+    missed = emulator.control.state()["demo_notes"]["detach_candidates"][0]
+    mark_gone = inventory_sync._Walk.mark_gone
+
+    def as_if_the_walk_missed_it(walk, client):
+        # What a walk sees when the ENI moves to a page already fetched while it walks.
+        walk.seen_enis.discard(missed)
+        mark_gone(walk, client)
+
+    monkeypatch.setattr(inventory_sync._Walk, "mark_gone", as_if_the_walk_missed_it)
+    emulator.control.clear_requests()
+    run = sync(ens_client)
+
+    assert run.status == SyncRun.Status.SUCCEEDED and run.enis_gone == 0
+    assert NetworkInterface.objects.get(eni_id=missed).gone_at is None
+    asked = [r["params"] for r in emulator.control.requests("DescribeNetworkInterfaces")]
+    assert {"NetworkInterfaceIds.1": missed}.items() <= asked[-1].items()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
