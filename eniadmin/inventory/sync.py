@@ -84,6 +84,11 @@ class SyncStopped(Exception):
     """The sync was asked to stop (the worker stopping, Ctrl-C) between two pages."""
 
 
+class SyncLost(Exception):
+    """Another worker took the run for lost (no progress for ABANDONED_AFTER_SECONDS: the
+    process was suspended, say) and ended it; a newer sync may be running."""
+
+
 def queue_sync(
     *, requested_by: AbstractBaseUser | None = None, trigger: str = SyncRun.Trigger.MANUAL
 ) -> tuple[SyncRun, bool]:
@@ -200,6 +205,8 @@ def run_sync(
             return _finish_stopped(run)
         log.error("Sync #%s failed: %s", run.pk, error)
         return _finish_failed(run, "FetcherLost", f"{error} The next sync starts over.", "")
+    except SyncLost:
+        return _lost(run)
     except KeyboardInterrupt:  # stopped at once, not at a page boundary: nothing more is written
         try:
             _finish_stopped(run)
@@ -213,10 +220,34 @@ def run_sync(
         raise
     run.status = SyncRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
-    with transaction.atomic():
-        run.save()
-        record(Action.SYNC_FINISHED, after=_counts(run), comment=f"Sync #{run.pk} finished.")
+    try:
+        with transaction.atomic():
+            _save_running(run)
+            record(Action.SYNC_FINISHED, after=_counts(run), comment=f"Sync #{run.pk} finished.")
+    except SyncLost:
+        return _lost(run)
     _refresh_statistics(run)
+    return run
+
+
+def _save_running(run: SyncRun, fields: Iterable[str] = ()) -> None:
+    """Save `fields` of the run (all by default), as long as it is still running: SyncLost if
+    another worker ended it meanwhile, whose ending stands."""
+    names = fields or [
+        field.attname for field in SyncRun._meta.concrete_fields if not field.primary_key
+    ]
+    values = {name: getattr(run, name) for name in names}
+    if not SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(**values):
+        raise SyncLost(run.pk)
+
+
+def _lost(run: SyncRun) -> SyncRun:
+    log.warning(
+        "Sync #%s was taken for lost by another worker while it ran and stopped; the run "
+        "keeps the ending that worker recorded.",
+        run.pk,
+    )
+    run.refresh_from_db()
     return run
 
 
@@ -281,15 +312,18 @@ def _finish_failed(run: SyncRun, code: str, message: str, request_id: str) -> Sy
     run.error_code = code
     run.error_message = message
     run.error_request_id = request_id
-    with transaction.atomic():
-        run.save()
-        record(
-            Action.SYNC_FAILED,
-            outcome=code,
-            request_id=request_id,
-            after=_counts(run),
-            comment=f"Sync #{run.pk} failed: {message}",
-        )
+    try:
+        with transaction.atomic():
+            _save_running(run)
+            record(
+                Action.SYNC_FAILED,
+                outcome=code,
+                request_id=request_id,
+                after=_counts(run),
+                comment=f"Sync #{run.pk} failed: {message}",
+            )
+    except SyncLost:
+        return _lost(run)
     return run
 
 
@@ -436,11 +470,12 @@ class _Walk:
         # needs no more than two writes a second.
         if not self.run.progressed_at or now - self.run.progressed_at >= PROGRESS_EVERY:
             self.run.progressed_at = now
-            self.run.save(
-                update_fields=[
+            _save_running(
+                self.run,
+                [
                     "pages_done", "pages_expected", "progressed_at", "instances_created",
                     "instances_updated", "enis_created", "enis_updated",
-                ]
+                ],
             )  # fmt: skip
         if self.on_progress:
             self.on_progress(self.run)

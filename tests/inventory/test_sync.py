@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from eniadmin.ens.client import EnsClient, RetryPolicy
 from eniadmin.inventory.models import EdgeRegion, Instance, NetworkInterface, SyncRun
@@ -473,3 +474,33 @@ def test_times_reach_the_database_as_django_would_write_them(db):
     assert [to_db(value) for value in times] == [
         connection.ops.adapt_datetimefield_value(value) for value in times
     ]
+
+
+@pytest.mark.parametrize("noticed", ["at its next progress", "at its end"])
+def test_a_run_another_worker_took_for_lost_stops_and_keeps_that_ending(
+    noticed, db, ens_client, emulator, monkeypatch
+):
+    from eniadmin.audit.models import AuditEvent
+    from eniadmin.inventory import sync as inventory_sync
+
+    emulator.control.reset(instances=250)  # three pages of instances
+    if noticed == "at its next progress":
+        monkeypatch.setattr(inventory_sync, "PROGRESS_EVERY", timezone.timedelta(0))
+    run = inventory_sync.start_foreground_sync()
+    pages_seen = []
+
+    def suspended_after_the_first_page(progress: SyncRun) -> None:
+        pages_seen.append(progress.pages_done)
+        if len(pages_seen) == 1:  # as if suspended for longer than the other worker waits
+            long_ago = timezone.now() - timezone.timedelta(seconds=600)
+            SyncRun.objects.filter(pk=run.pk).update(progressed_at=long_ago)
+            assert inventory_sync.fail_abandoned_runs() == 1
+
+    ended = inventory_sync.run_sync(run, ens_client, on_progress=suspended_after_the_first_page)
+
+    assert (ended.status, ended.error_code) == (SyncRun.Status.FAILED, "WorkerLost")
+    assert SyncRun.objects.get(pk=run.pk).error_code == "WorkerLost"
+    if noticed == "at its next progress":
+        assert pages_seen == [1], "stopped while saving the next page's progress"
+    ends = AuditEvent.objects.filter(action__in=["sync_finished", "sync_failed"])
+    assert [event.outcome for event in ends] == ["WorkerLost"]
