@@ -104,8 +104,14 @@ def queue_sync(
                 actor=requested_by,
                 comment=f"Sync #{run.pk} queued ({run.get_trigger_display()}).",
             )
-    except IntegrityError:  # another process queued one in between
-        return SyncRun.objects.get(status=SyncRun.Status.QUEUED), False
+    except IntegrityError:  # another process queued one in between, maybe started it since
+        open_runs = SyncRun.objects.filter(
+            status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+        )
+        joined = open_runs.order_by("-created_at").first()
+        if joined is None:  # and it ended already
+            return queue_sync(requested_by=requested_by, trigger=trigger)
+        return joined, False
     return run, True
 
 
@@ -156,17 +162,32 @@ def fail_abandoned_runs() -> int:
     return failed
 
 
+class SyncAlreadyRunning(Exception):
+    """A foreground sync cannot start: another one runs."""
+
+
 def start_foreground_sync() -> SyncRun:
+    fail_abandoned_runs()
     now = timezone.now()
-    with transaction.atomic():
-        run = SyncRun.objects.create(
-            status=SyncRun.Status.RUNNING,
-            trigger=SyncRun.Trigger.COMMAND,
-            started_at=now,
-            progressed_at=now,
-            claimed_by="sync_inventory",
-        )
-        record(Action.SYNC_STARTED, comment=f"Sync #{run.pk} started in the foreground.")
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(
+                status=SyncRun.Status.RUNNING,
+                trigger=SyncRun.Trigger.COMMAND,
+                started_at=now,
+                progressed_at=now,
+                claimed_by="sync_inventory",
+            )
+            record(Action.SYNC_STARTED, comment=f"Sync #{run.pk} started in the foreground.")
+    except IntegrityError:  # one running at most
+        running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).first()
+        if running is None:  # it ended in between
+            return start_foreground_sync()
+        raise SyncAlreadyRunning(
+            f"Sync #{running.pk} is running ({running.claimed_by}, last progress "
+            f"{running.progressed_at:%Y-%m-%d %H:%M:%S} UTC). Wait for it to end; with no "
+            f"progress for {ABANDONED_AFTER_SECONDS // 60} minutes it is taken for lost."
+        ) from None
     return run
 
 

@@ -5,6 +5,7 @@ import signal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from eniadmin.inventory.management.commands import sync_inventory
 from eniadmin.inventory.models import Instance, SyncRun
@@ -26,6 +27,27 @@ def test_sync_inventory_reports_a_failure_with_its_code(db, cloud_settings, emul
     with pytest.raises(CommandError, match="NoPermission"):
         call_command("sync_inventory")
     assert SyncRun.objects.get().status == SyncRun.Status.FAILED
+
+
+def test_sync_inventory_refuses_while_another_sync_runs_and_says_which(db, cloud_settings):
+    running = SyncRun.objects.create(
+        status=SyncRun.Status.RUNNING, claimed_by="worker-a", progressed_at=timezone.now()
+    )
+    with pytest.raises(CommandError, match=f"Sync #{running.pk} is running \\(worker-a"):
+        call_command("sync_inventory")
+    assert SyncRun.objects.count() == 1
+
+
+def test_sync_inventory_takes_over_from_a_lost_sync(db, cloud_settings, capsys):
+    lost = SyncRun.objects.create(
+        status=SyncRun.Status.RUNNING,
+        claimed_by="killed",
+        progressed_at=timezone.now() - timezone.timedelta(minutes=10),
+    )
+    call_command("sync_inventory")
+    assert "done: 2 pages" in capsys.readouterr().out
+    lost.refresh_from_db()
+    assert (lost.status, lost.error_code) == (SyncRun.Status.FAILED, "WorkerLost")
 
 
 def not_for_the_test_run(signum: int, frame: object) -> None:

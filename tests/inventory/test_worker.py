@@ -4,6 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError
 from django.utils import timezone
 
 from eniadmin.inventory.models import Instance, SyncRun, WorkerHeartbeat
@@ -25,6 +26,18 @@ def test_only_one_worker_claims_a_run(db):
     assert claim_next_sync("w1") is not None
     assert claim_next_sync("w2") is None
     assert SyncRun.objects.get().claimed_by == "w1"
+
+
+def test_queueing_joins_a_run_another_worker_queued_and_started_in_between(db, monkeypatch):
+    started = SyncRun.objects.create(status=SyncRun.Status.RUNNING, claimed_by="other")
+
+    # Between our look for a queued run and our insert, another process queued one (our
+    # insert fails) and a worker started it (no queued run is left to join).
+    def refused(**fields: object) -> SyncRun:
+        raise IntegrityError("another process queued a run first")
+
+    monkeypatch.setattr(SyncRun.objects, "create", refused)
+    assert queue_sync() == (started, False)
 
 
 def test_a_run_abandoned_by_a_dead_worker_is_failed_and_the_queue_moves_on(db):

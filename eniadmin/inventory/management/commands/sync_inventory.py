@@ -13,7 +13,7 @@ from eniadmin.audit.context import job_context
 from eniadmin.ens.client import EnsClient
 from eniadmin.ens.errors import EnsConfigurationError
 from eniadmin.inventory.models import SyncRun
-from eniadmin.inventory.sync import run_sync, start_foreground_sync
+from eniadmin.inventory.sync import SyncAlreadyRunning, run_sync, start_foreground_sync
 
 
 class Command(BaseCommand):
@@ -28,8 +28,12 @@ class Command(BaseCommand):
         # rather than left running until declared lost; a second Ctrl-C stops it at once.
         stopping = threading.Event()
         with job_context("sync_inventory"), _on_ctrl_c(functools.partial(self.stop, stopping)):
+            try:
+                run = start_foreground_sync()
+            except SyncAlreadyRunning as running:
+                raise CommandError(str(running)) from None
             run = run_sync(
-                start_foreground_sync(),
+                run,
                 client,
                 on_progress=self.show_progress,
                 should_stop=stopping.is_set,
