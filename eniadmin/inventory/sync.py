@@ -619,7 +619,7 @@ class _Batch:
                     # detach worker takes them.
                     serialise_appends()
                 kept = (self.on_status_change,) if self.on_status_change else ()
-                before = _locked(model, to_update, ("changed_at", *self.watched, *kept))
+                before = _locked(model, to_update, ("changed_at", "gone_at", *self.watched, *kept))
                 to_update = _not_written_since(model, to_update, before, self.now)
             if to_update and self.watched:
                 result.changes = _changes(
@@ -825,8 +825,8 @@ def _changes(
     now: datetime,
 ) -> list[Change]:
     """The watched fields that changed, from `before` (the rows as they were before being
-    overwritten); and `on_status_change` set to now where the status changed, kept where it
-    did not."""
+    overwritten), and rows marked gone that ENS lists again; and `on_status_change` set to now
+    where the status changed, kept where it did not."""
     changes = []
     for item in updated:
         old = {name: before[item["pk"]][name] for name in watched}
@@ -834,6 +834,8 @@ def _changes(
             since = before[item["pk"]][on_status_change]
             item[on_status_change] = now if old["status"] != item["status"] else since
         new = {name: item[name] for name in watched}
+        if before[item["pk"]]["gone_at"] is not None:  # the reverse of _mark_gone's event
+            old["listed"], new["listed"] = False, True
         if old == new:
             continue
         is_eni = model is NetworkInterface

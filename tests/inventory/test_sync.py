@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from eniadmin.audit.models import AuditEvent
 from eniadmin.ens.client import EnsClient, RetryPolicy
 from eniadmin.inventory.models import EdgeRegion, Instance, NetworkInterface, SyncRun
 from tests.inventory.conftest import sync
@@ -253,6 +254,11 @@ def test_a_row_that_comes_back_is_no_longer_gone(db, ens_client, emulator):
     run = sync(ens_client)
     assert run.instances_updated == 24
     assert Instance.objects.present().count() == 24
+    # Each one's return is recorded, as its going was.
+    back = AuditEvent.objects.filter(action="external_change", after__listed=True)
+    assert back.filter(eni_id="").count() == 24
+    assert back.exclude(eni_id="").count() == NetworkInterface.objects.present().count()
+    assert {event.before["listed"] for event in back} == {False}
 
 
 def test_faults_do_not_change_the_result(db, ens_client, emulator):
