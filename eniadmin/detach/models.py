@@ -369,13 +369,32 @@ class DetachRequest(models.Model):
     def mark_calling(self) -> bool:
         """Recorded before the call: from here on, ENS may have carried it out. An earlier
         read's error no longer tells the request's story."""
-        fields = {
-            "called_at": timezone.now(),
-            "error_code": "",
-            "error_message": "",
-            "error_detail": "",
-            "error_request_id": "",
-        }
+        return self._update_submission(
+            called_at=timezone.now(),
+            error_code="",
+            error_message="",
+            error_detail="",
+            error_request_id="",
+        )
+
+    def note_unclear(self, *, code: str, sentence: str, detail: str, request_id: str) -> bool:
+        """The call's answer was unclear and ENS still shows the ENI in use: ENS may carry it
+        out a little later, its state changing asynchronously. The request stays submitting
+        with what is known, and the read once the lease has run out settles it."""
+        return self._update_submission(
+            error_code=code,
+            error_message=sentence,
+            error_detail=detail,
+            error_request_id=request_id,
+        )
+
+    @property
+    def settles_at(self) -> datetime | None:
+        """When a submission left unclear is read again (by workflow.recover_abandoned)."""
+        return self.submitted_at + SUBMIT_LEASE if self.submitted_at else None
+
+    def _update_submission(self, **fields: Any) -> bool:
+        """Fields of this worker's submission, while it holds it."""
         changed = DetachRequest.objects.filter(
             pk=self.pk, status=Status.SUBMITTING, claimed_by=self.claimed_by
         ).update(**fields)

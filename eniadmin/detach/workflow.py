@@ -362,8 +362,10 @@ def _resolve_by_reading(
 ) -> None:
     """After a call whose answer is unknown: what ENS shows now says whether it went through.
 
-    If ENS cannot even be read, the request stays submitting; after the lease the next worker
-    reads again. It never sends the detach a second time.
+    Detaching or Available: it went through. Still in use right after the call: ENS may yet
+    carry it out, so the request stays submitting and is read again once the lease has run
+    out; still in use then, it did not go through. If ENS cannot even be read, the request
+    stays submitting too. It never sends the detach a second time.
     """
     try:
         eni = client.get_network_interface(detach_request.eni_id)
@@ -385,20 +387,24 @@ def _resolve_by_reading(
             detach_request.mark_succeeded(
                 request_id=request_id, how=f"{lost}; ENS shows it Available, so it went through."
             )
-        elif error is not None and error.category is not Category.OUTCOME_UNKNOWN:
-            detach_request.mark_failed(
+        elif error is not None:
+            # Still in use right after the call: ENS may carry it out a little later. The
+            # request waits, with what is known, for the read after the lease to decide.
+            noted = detach_request.note_unclear(
                 code=error.code,
                 sentence=error.operator_message,
                 detail=error.message,
                 request_id=error.request_id,
             )
-            _record_cloud_error(detach_request, error)
-        else:
+            if noted and error.category is not Category.OUTCOME_UNKNOWN:
+                _record_cloud_error(detach_request, error)
+            return
+        else:  # still in use a lease after the call, or after a worker stopped: not through
             detach_request.mark_failed(
-                code=OUTCOME_UNKNOWN,
+                code=detach_request.error_code or OUTCOME_UNKNOWN,
                 sentence=NOT_THROUGH,
-                detail=error.message if error else "The worker stopped after sending the call.",
-                request_id=request_id,
+                detail=detach_request.error_detail or "The worker stopped after sending the call.",
+                request_id=detach_request.error_request_id,
             )
         _notify_requester(detach_request)
 

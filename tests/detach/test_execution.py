@@ -23,6 +23,12 @@ def _work(client) -> None:
     workflow.run_detach_work(client=client, worker="w1")
 
 
+def _lease_run_out(detach_request: DetachRequest) -> None:
+    DetachRequest.objects.filter(pk=detach_request.pk).update(
+        submitted_at=timezone.now() - timedelta(minutes=5)
+    )
+
+
 def _failed(detach_request: DetachRequest) -> DetachRequest:
     detach_request.refresh_from_db()
     assert detach_request.status == "failed", detach_request.status
@@ -81,11 +87,42 @@ def test_an_interface_error_is_resolved_by_reading_and_reported(
         [{"kind": "interface_error", "action": "DetachNetworkInterface", "count": 1}]
     )
     _work(ens_client)
+    # Still InUse right after the call: ENS may carry it out later, so it waits for the lease.
+    detach_request.refresh_from_db()
+    assert (detach_request.status, detach_request.error_code) == (
+        "submitting",
+        "ens.interface.error",
+    )
+    assert "internal error" in detach_request.error_message
+    _work(ens_client)
+    assert DetachRequest.objects.get(pk=detach_request.pk).status == "submitting"
+    _lease_run_out(detach_request)
+    _work(ens_client)
     failed = _failed(detach_request)
     assert failed.error_code == "ens.interface.error"
-    assert "internal error" in failed.error_message
-    assert failed.error_request_id
+    assert "did not go through" in failed.error_message
+    assert failed.error_request_id == detach_calls(emulator)[0]["request_id"]
     assert len(detach_calls(emulator)) == 1
+    assert AuditEvent.objects.filter(action="cloud_error").count() == 1
+
+
+def test_an_unclear_call_that_ens_carries_out_late_succeeds(
+    client, candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    emulator.control.set_faults(
+        [{"kind": "interface_error", "action": "DetachNetworkInterface", "count": 1}]
+    )
+    _work(ens_client)
+    client.force_login(operator)
+    card = client.get(reverse("detach:request-status", args=[detach_request.pk])).content.decode()
+    assert "it is not sent again" in card and "ENS code ens.interface.error" in card
+    ens_client.detach_network_interface(candidate.eni_id)  # as if ENS carried it out late
+    _lease_run_out(detach_request)
+    _work(ens_client)
+    detach_request.refresh_from_db()
+    assert detach_request.status in ("detaching", "succeeded")
+    assert len(detach_calls(emulator)) == 2, "ours and the late one; the worker sent no other"
 
 
 def test_a_service_managed_answer_is_learned(fleet, operator, approver, ens_client, emulator):
@@ -159,6 +196,8 @@ def test_a_dropped_request_before_the_detach_fails_without_a_second_call(
     emulator.control.set_faults(
         [{"kind": "drop", "when": "before", "action": "DetachNetworkInterface", "count": 1}]
     )
+    _work(ens_client)
+    _lease_run_out(detach_request)
     _work(ens_client)
     failed = _failed(detach_request)
     assert failed.error_code == "Client.OutcomeUnknown"
