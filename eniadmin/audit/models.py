@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     DETACH_CANCELLED = "detach_cancelled", "Detach cancelled"
     DETACH_EXPIRED = "detach_expired", "Detach request expired"
     DETACH_VOIDED = "detach_voided", "Detach request voided"
+    DETACH_TAKEN_OVER = "detach_taken_over", "Detach submission taken over"
     DETACH_SUBMITTED = "detach_submitted", "Detach submitted to the cloud"
     DETACH_SUCCEEDED = "detach_succeeded", "Detach succeeded"
     DETACH_FAILED = "detach_failed", "Detach failed"

@@ -336,6 +336,7 @@ class DetachRequest(models.Model):
                 claimed_by=worker,
             )
 
+    @transaction.atomic
     def reclaim(self, *, worker: str) -> bool:
         """Take over a submission whose worker died; only one worker can win it."""
         now = timezone.now()
@@ -347,9 +348,23 @@ class DetachRequest(models.Model):
             submitted_at=self.submitted_at,
             called_at=self.called_at,
         ).update(submitted_at=now, claimed_by=worker)
-        if changed:
-            self.submitted_at, self.claimed_by = now, worker
-        return bool(changed)
+        if not changed:
+            return False
+        previous, self.submitted_at, self.claimed_by = self.claimed_by, now, worker
+        self._record(
+            Action.DETACH_TAKEN_OVER,
+            on_behalf_of=self.approver,
+            after={"worker": worker, "from_worker": previous},
+            comment=(
+                f"{previous or 'A worker'} did not finish within the lease; {worker} "
+                + (
+                    "reads what ENS shows, as the call had been sent."
+                    if self.called_at
+                    else "checks the interface and sends the call, as it had not been sent."
+                )
+            ),
+        )
+        return True
 
     def release(self, *, code: str, sentence: str, detail: str = "", request_id: str = "") -> bool:
         """submitting → approved when ENS was never called (a failed read before the call).
@@ -418,6 +433,7 @@ class DetachRequest(models.Model):
             Action.DETACH_SUBMITTED,
             on_behalf_of=self.approver,
             request_id=request_id,
+            after={"worker": self.claimed_by},
             comment=how,
         )
         return True

@@ -227,6 +227,10 @@ def test_a_worker_killed_between_claim_and_call_is_finished_by_the_next(
     detach_request.refresh_from_db()
     assert (detach_request.status, detach_request.claimed_by) == ("detaching", "w1")
     assert len(detach_calls(emulator)) == 1
+    taken = AuditEvent.objects.get(action="detach_taken_over")
+    assert (taken.after["from_worker"], taken.after["worker"]) == ("dead-worker", "w1")
+    assert "sends the call, as it had not been sent" in taken.comment
+    assert AuditEvent.objects.get(action="detach_submitted").after["worker"] == "w1"
 
 
 def test_a_worker_killed_between_call_and_record_is_resolved_by_reading(
@@ -239,6 +243,8 @@ def test_a_worker_killed_between_call_and_record_is_resolved_by_reading(
     detach_request.refresh_from_db()
     assert detach_request.status in ("detaching", "succeeded")
     assert len(detach_calls(emulator)) == 1, "never sent a second time"
+    taken = AuditEvent.objects.get(action="detach_taken_over")
+    assert "reads what ENS shows, as the call had been sent" in taken.comment
 
 
 def test_a_worker_killed_after_marking_the_call_that_never_left_fails_cleanly(
