@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -288,7 +289,13 @@ class EnsClient:
                 error = _transport_error(action, failure, write=write)
             except EnsError as failure:
                 error = failure
-                if write and status is not None and status >= 500:
+                # A write answered with a server error, or with a body that says nothing
+                # (a proxy's page, a cut-off answer), may still have been carried out.
+                if (
+                    write
+                    and status is not None
+                    and (status >= 500 or failure.code == errors.MALFORMED_RESPONSE)
+                ):
                     error = OutcomeUnknown(
                         action=action,
                         message=f"HTTP {status} {failure.code}: {failure.message}",
@@ -523,14 +530,24 @@ def _transport_error(action: str, failure: requests.RequestException, *, write: 
     never_sent = isinstance(failure, requests.ConnectTimeout) or isinstance(
         reason, NewConnectionError
     )
+    what = _without_credentials(str(failure))
     if write and not never_sent:
-        return OutcomeUnknown(action=action, message=f"{type(failure).__name__}: {failure}")
+        return OutcomeUnknown(action=action, message=f"{type(failure).__name__}: {what}")
     timed_out = isinstance(failure, requests.Timeout)
     code = errors.TIMED_OUT if timed_out else errors.CONNECTION_FAILED
     detail = "the request was not sent" if never_sent else "no answer came back"
     return EnsError(
-        code=code, message=f"{type(failure).__name__} ({detail}): {failure}", action=action
+        code=code, message=f"{type(failure).__name__} ({detail}): {what}", action=action
     )
+
+
+# A transport error's text quotes the URL, which under v1 signing carries the whole signed
+# query: the STS token and the signature stay out of messages and logs.
+_CREDENTIAL_IN_URL = re.compile(r"((?:SecurityToken|Signature)=)[^&\s'\")]*")
+
+
+def _without_credentials(text: str) -> str:
+    return _CREDENTIAL_IN_URL.sub(r"\1***", text)
 
 
 def _parse(action: str, data: dict[str, Any], build: Callable[[dict[str, Any]], T]) -> T:

@@ -459,8 +459,10 @@ def test_read_timeout_is_retried_then_reported_as_transient(server, sleeps):
         Answer(status=500, body={"RequestId": "X-500", "Code": "InternalError", "Message": "boom"}),
         Answer(status=503, raw=b"upstream down"),
         Answer(drop=True),
+        Answer(raw=b"<html>a proxy's page</html>"),
+        Answer(body={"Code": 0}),
     ],
-    ids=["500", "503-not-json", "dropped"],
+    ids=["500", "503-not-json", "dropped", "200-not-json", "200-no-request-id"],
 )
 def test_a_write_with_an_unclear_outcome_raises_outcome_unknown_and_is_not_retried(
     server, client, answer
@@ -582,6 +584,22 @@ def test_the_secret_never_shows_in_repr_logs_or_errors(server, client, caplog):
         raised.value.operator_message,
     ):
         assert SECRET not in text
+
+
+@pytest.mark.parametrize("version", ["v1", "v3"])
+def test_the_sts_token_and_signature_stay_out_of_transport_errors(sleeps, version):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens: the error quotes the URL
+    client = make_client(
+        f"http://127.0.0.1:{port}", sleeps, signature_version=version, security_token="sts-tok3n"
+    )
+    for call in (client.describe_network_interfaces, lambda: client.detach_network_interface("e")):
+        with pytest.raises(EnsError) as raised:
+            call()
+        for text in (str(raised.value), repr(raised.value), raised.value.message):
+            assert "sts-tok3n" not in text
+            assert "Signature=" not in text or "Signature=***" in text
 
 
 def test_from_settings_lists_every_missing_setting():

@@ -131,8 +131,11 @@ class NonceRegistry:
         self._expiry: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._lock = threading.Lock()
 
-    def use(self, access_key_id: str, nonce: str) -> bool:
-        """Record the nonce; False when it was already used within the window."""
+    def use(self, access_key_id: str, nonce: str, stamped: float) -> bool:
+        """Record the nonce of a request stamped at `stamped`; False when it was already used
+        within the window. It is kept as long as its request's time stamp is accepted: one
+        stamped in the future would otherwise be accepted again once its nonce was forgotten.
+        """
         now = self._clock()
         key = (access_key_id, nonce)
         with self._lock:
@@ -140,7 +143,7 @@ class NonceRegistry:
                 self._expiry.popitem(last=False)
             if key in self._expiry:
                 return False
-            self._expiry[key] = now + NONCE_TTL_SECONDS
+            self._expiry[key] = max(now + NONCE_TTL_SECONDS, stamped + CLOCK_SKEW_SECONDS)
             if len(self._expiry) > self._capacity:
                 self._expiry.popitem(last=False)
             return True
@@ -236,12 +239,12 @@ class Emulator:
                 raise missing_parameter(name)
         check_api(call.action, params["Version"])
         key = self._key(call.access_key_id)
-        self._check_timestamp(params["Timestamp"])
+        stamped = self._check_timestamp(params["Timestamp"])
         string_to_sign = signing.v1_string_to_sign(call.method, params)
         expected = signing.v1_signature(string_to_sign, key.secret)
-        if not hmac.compare_digest(expected, params["Signature"]):
+        if not _same(expected, params["Signature"]):
             raise signature_mismatch(string_to_sign)
-        self._use_nonce(key, params["SignatureNonce"])
+        self._use_nonce(key, params["SignatureNonce"], stamped)
         return key
 
     def _authenticate_v3(self, call: ApiCall) -> AccessKey:
@@ -260,7 +263,7 @@ class Emulator:
         must_sign += [n for n in ("x-acs-content-sha256", "x-acs-security-token") if n in headers]
         if not signed.issuperset(must_sign):
             raise incomplete_signature()
-        self._check_timestamp(headers["x-acs-date"])
+        stamped = self._check_timestamp(headers["x-acs-date"])
         body_sha256 = hashlib.sha256(call.body).hexdigest()
         if headers.get("x-acs-content-sha256", body_sha256) != body_sha256:
             # Inferred code: a lying payload hash can only ever fail the signature.
@@ -278,9 +281,9 @@ class Emulator:
         )
         string_to_sign = signing.v3_string_to_sign(canonical)
         expected = signing.v3_signature(string_to_sign, key.secret)
-        if not hmac.compare_digest(expected, signature):
+        if not _same(expected, signature):
             raise signature_mismatch(string_to_sign)
-        self._use_nonce(key, headers["x-acs-signature-nonce"])
+        self._use_nonce(key, headers["x-acs-signature-nonce"], stamped)
         return key
 
     def _key(self, access_key_id: str) -> AccessKey:
@@ -289,7 +292,8 @@ class Emulator:
             raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
         return key
 
-    def _check_timestamp(self, value: str) -> None:
+    def _check_timestamp(self, value: str) -> float:
+        """The request's time stamp, in seconds since the epoch, if it is acceptable."""
         try:
             when = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         except ValueError:
@@ -301,9 +305,10 @@ class Emulator:
             raise ApiError(
                 "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."
             )
+        return when.timestamp()
 
-    def _use_nonce(self, key: AccessKey, nonce: str) -> None:
-        if not self.nonces.use(key.id, nonce):
+    def _use_nonce(self, key: AccessKey, nonce: str, stamped: float) -> None:
+        if not self.nonces.use(key.id, nonce, stamped):
             raise ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
 
     def _log(self, call: ApiCall, request_id: str, status: int | None, outcome: str) -> None:
@@ -540,6 +545,12 @@ def _object(payload: Any) -> dict[str, Any]:
 
 def _is_action(value: Any) -> bool:
     return isinstance(value, str) and value in ACTIONS
+
+
+def _same(expected: str, given: str) -> bool:
+    """In constant time, and as bytes: compare_digest refuses text that is not ASCII, which a
+    signature made up by anyone may be."""
+    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 def _is_int(value: Any) -> bool:

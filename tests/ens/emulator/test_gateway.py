@@ -101,6 +101,32 @@ def test_a_nonce_may_be_reused_after_fifteen_minutes(clocked_emulator, clock):
     assert v3_call(clocked_emulator, "DescribeEnsRegions", nonce="n-1").status_code == 200
 
 
+def test_a_request_stamped_ahead_cannot_be_replayed_once_its_nonce_would_have_expired(
+    clocked_emulator, clock
+):
+    ahead = emulator_now(clocked_emulator) + timedelta(minutes=14)
+    signed = v1_params(clocked_emulator, "DescribeEnsRegions", now=ahead)
+    assert resend_v1(clocked_emulator, signed).status_code == 200
+    clock.advance(16 * 60)  # its time stamp is still accepted, so its nonce is still known
+    assert_error(resend_v1(clocked_emulator, signed), 400, "SignatureNonceUsed")
+
+
+def test_a_signature_that_is_not_ascii_is_a_mismatch_not_a_crash(emulator):
+    signed = v1_params(emulator, "DescribeEnsRegions")
+    signed["Signature"] = "é" * 28
+    assert_error(resend_v1(emulator, signed), 400, "SignatureDoesNotMatch")
+    headers_signature = v3_call(
+        emulator,
+        "DescribeEnsRegions",
+        extra_headers={
+            "Authorization": "ACS3-HMAC-SHA256 Credential=demo,"
+            "SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;"
+            "x-acs-signature-nonce;x-acs-version,Signature=é"
+        },
+    )
+    assert_error(headers_signature, 400, "SignatureDoesNotMatch")
+
+
 def test_a_signature_with_a_bad_secret_does_not_use_up_the_nonce(emulator):
     refused = v3_call(emulator, "DescribeEnsRegions", nonce="kept", secret="wrong")
     assert_error(refused, 400, "SignatureDoesNotMatch")
