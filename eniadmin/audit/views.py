@@ -44,7 +44,10 @@ def audit_history(request: AppRequest) -> HttpResponse:
         "page": page,
         "can_export": request.user.has_perm("accounts.export_audit"),
     }
-    template = "audit/history.html#history-table" if request.htmx else "audit/history.html"
+    template = "audit/history.html"
+    # Only the table's own requests: restoring history asks htmx-style for the whole page.
+    if request.htmx and request.htmx.target == "history-table":
+        template += "#history-table"
     return render(request, template, context)
 
 

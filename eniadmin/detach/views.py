@@ -56,7 +56,8 @@ def request_list(request: AppRequest) -> HttpResponse:
         requests = requests.filter(status=status)
     context = {"requests": requests[:LIST_SIZE], "status": status, "form": form}
     template = "detach/request_list.html"
-    if request.htmx:
+    # Only the table's own requests: restoring history asks htmx-style for the whole page.
+    if request.htmx and request.htmx.target == "request-table":
         template += "#request-table"
     return render(request, template, context)
 

@@ -262,14 +262,14 @@ def sync_status(request: AppRequest) -> HttpResponse:
 @permission_required("accounts.request_sync", raise_exception=True)
 def sync_now(request: AppRequest) -> HttpResponse:
     _, created = queue_sync(requested_by=request.user)
+    if request.htmx:  # the region it swaps in says so; a message would wait for a later page
+        return render(
+            request, "inventory/instance_list.html#sync-status", {"sync": _sync_context(request)}
+        )
     if created:
         messages.success(request, "Sync queued: the worker picks it up within a few seconds.")
     else:
         messages.info(request, "A sync is already queued; it will start shortly.")
-    if request.htmx:
-        return render(
-            request, "inventory/instance_list.html#sync-status", {"sync": _sync_context(request)}
-        )
     return redirect("inventory:instance-list")
 
 

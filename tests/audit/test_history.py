@@ -192,7 +192,9 @@ def test_page_past_the_end_shows_the_last_page(viewer_client, db):
 
 
 def test_htmx_request_gets_only_the_table(viewer_client, events):
-    response = viewer_client.get(HISTORY, {"eni": "eni-aaa111"}, headers={"HX-Request": "true"})
+    response = viewer_client.get(
+        HISTORY, {"eni": "eni-aaa111"}, headers={"HX-Request": "true", "HX-Target": "history-table"}
+    )
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -200,6 +202,12 @@ def test_htmx_request_gets_only_the_table(viewer_client, events):
     assert html.lstrip().startswith('<div id="history-table">')
     assert shown_event_ids(response) == [events["submitted"].pk, events["requested"].pk]
     assert "HX-Request" in response["Vary"]
+
+
+def test_htmx_restoring_history_gets_the_whole_page(viewer_client, events):
+    headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    response = viewer_client.get(HISTORY, {"eni": "eni-aaa111"}, headers=headers)
+    assert "<html" in response.content.decode()
 
 
 def test_full_page_holds_the_filter_form_and_the_same_table(viewer_client, events):

@@ -21,8 +21,11 @@ def test_request_list_shows_requests_and_filters(client, viewer, operator, candi
     html = client.get(LIST).content.decode()
     assert f"#{detach_request.pk}" in html and candidate.eni_id in html
     assert candidate.eni_id not in client.get(LIST, {"status": "failed"}).content.decode()
-    fragment = client.get(LIST, headers={"HX-Request": "true"}).content.decode()
+    table = {"HX-Request": "true", "HX-Target": "request-table"}
+    fragment = client.get(LIST, headers=table).content.decode()
     assert "<html" not in fragment and 'id="request-table"' in fragment
+    restoring = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    assert "<html" in client.get(LIST, headers=restoring).content.decode()
 
 
 def test_an_unknown_status_filter_is_reported_and_ignored(

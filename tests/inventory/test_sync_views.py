@@ -45,6 +45,9 @@ def test_htmx_sync_now_returns_the_polling_progress_region(client, operator):
     assert "<html" not in html
     assert 'hx-trigger="every 2s"' in html
     assert "waiting for the worker" in html
+    # Nothing left waiting to surface on some later page.
+    later_page = client.get(reverse("inventory:instance-list")).content.decode()
+    assert "the worker picks it up within a few seconds" not in later_page
 
 
 def test_progress_polls_while_running_and_stops_when_done(client, viewer):
