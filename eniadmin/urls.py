@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from eniadmin import views
+from eniadmin.accounts.views import LoginView
 from eniadmin.inventory.converters import EniIdConverter
 
 # Before the includes below import the apps' URL modules, which use it.
@@ -10,11 +11,7 @@ register_converter(EniIdConverter, "eni_id")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", include("eniadmin.audit.urls")),
     path("detach/", include("eniadmin.detach.urls")),

@@ -38,6 +38,14 @@ def test_login_redirects_to_next_page(client, viewer):
     assert response["Location"] == "/"
 
 
+def test_a_signed_in_user_sent_back_to_the_login_page_goes_to_the_start_page(client, viewer):
+    client.force_login(viewer)
+    for next_url in ("/login/", "/login/?next=/login/"):
+        response = client.get(reverse("login"), {"next": next_url})
+        assert (response.status_code, response["Location"]) == (302, "/")
+    assert client.get(reverse("login"), {"next": "/audit/"})["Location"] == "/audit/"
+
+
 def test_logout_by_get_is_refused(client, viewer):
     client.force_login(viewer)
     response = client.get(reverse("logout"))

@@ -294,6 +294,17 @@ def test_eni_detail_ties_the_reasons_to_the_disabled_detach(client, operator, sy
     assert html.count("primary network interface, which cannot be detached") == 1
 
 
+def test_an_eni_id_with_dots_or_underscores_is_listed_and_linked(client, viewer, synced):
+    eni = NetworkInterface.objects.filter(status="InUse").first()
+    NetworkInterface.objects.filter(pk=eni.pk).update(eni_id="eni-odd_id.1", status="Detaching")
+    client.force_login(viewer)
+    response = client.get(reverse("inventory:instance-list"), {"q": "eni-odd_id.1"})
+    assert response.status_code == 200
+    assert reverse("inventory:eni-detail", args=["eni-odd_id.1"]) in response.content.decode()
+    detail = client.get(reverse("inventory:eni-detail", args=["eni-odd_id.1"]))
+    assert detail.status_code == 200
+
+
 def test_eni_detail_of_an_unknown_eni_is_404(client, viewer, db):
     client.force_login(viewer)
     assert client.get(reverse("inventory:eni-detail", args=["eni-nope"])).status_code == 404
