@@ -42,9 +42,14 @@ def test_failed_login_records_the_attempted_username_but_never_the_password(clie
     assert "guessed-secret-77" not in stored_text
 
 
-def test_anonymous_login_attempt_with_unknown_user_is_recorded(client, db):
-    client.post(reverse("login"), {"username": "nobody", "password": "whatever-1"})
-    assert AuditEvent.objects.get().comment == "Attempted username: nobody"
+def test_a_failed_login_under_a_name_that_is_no_user_keeps_no_text_of_it(client, operator):
+    # A password typed into the username field must not end up in the history.
+    client.post(reverse("login"), {"username": "Hunter2-Secret!", "password": "whatever-1"})
+    event = AuditEvent.objects.get()
+    assert event.action == Action.LOGIN_FAILED
+    assert "one that names no user" in event.comment
+    stored_text = " ".join(str(value) for value in AuditEvent.objects.values().get().values())
+    assert "Hunter2" not in stored_text
 
 
 def test_logout_is_recorded_once(client, viewer):

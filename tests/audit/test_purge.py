@@ -67,6 +67,45 @@ def test_chain_still_verifies_after_a_purge(history, capsys):
     assert "Audit chain intact: 3 events" in capsys.readouterr().out
 
 
+def test_a_purge_committing_while_the_chain_is_verified_is_no_false_alarm(
+    history, capsys, monkeypatch
+):
+    from eniadmin.audit.management.commands import verify_audit
+
+    read_checkpoints = verify_audit.purge_checkpoints
+    purged = []
+
+    def purge_after_reading_the_checkpoints() -> dict[str, int]:
+        checkpoints = read_checkpoints()
+        if not purged:  # another cron job's purge commits just now
+            purge()
+            purged.append(True)
+        return checkpoints
+
+    monkeypatch.setattr(verify_audit, "purge_checkpoints", purge_after_reading_the_checkpoints)
+    call_command("verify_audit")
+    assert "Audit chain intact: 3 events" in capsys.readouterr().out
+
+
+def test_the_hash_reported_intact_is_the_last_one_checked(history, capsys, monkeypatch):
+    from eniadmin.audit.management.commands import verify_audit
+
+    walk = verify_audit.first_break
+
+    def appended_after_the_walk(*args, **kwargs):
+        broken = walk(*args, **kwargs)
+        record_now(Action.LOGIN, comment="appended after the walk")
+        return broken
+
+    monkeypatch.setattr(verify_audit, "first_break", appended_after_the_walk)
+    call_command("verify_audit")
+    last_checked = history["recent"][-1]
+    assert capsys.readouterr().out == (
+        f"Audit chain intact: 5 events, the last is #{last_checked.pk} "
+        f"with hash {last_checked.hash}.\n"
+    )
+
+
 def test_dry_run_shows_what_would_go_and_changes_nothing(history, capsys):
     old = history["old"]
 
