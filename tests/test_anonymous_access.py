@@ -31,3 +31,17 @@ def test_anonymous_request_redirects_to_login(client, db, name):
 def test_static_files_need_no_login(client, db):
     response = client.get("/static/css/app.css")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "name"), [("post", "inventory:sync-now"), ("get", "inventory:sync-status")]
+)
+def test_an_htmx_request_without_a_session_sends_the_browser_to_log_in(client, db, method, name):
+    """A page left open until its session ran out: the login page must not be swapped into
+    the fragment the page asked for."""
+    page = "http://testserver/?region=cn-beijing"
+    headers = {"HX-Request": "true", "HX-Current-URL": page}
+    response = getattr(client, method)(reverse(name), headers=headers)
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response["HX-Redirect"] == f"{reverse('login')}?next={quote('/?region=cn-beijing')}"
