@@ -130,10 +130,16 @@ def _confirm(request: AppRequest, form: DetachRequestForm, eni_ids: list[str]) -
         .select_related("instance")
         .prefetch_related("detach_requests")
     )
+    remedy_for = form["remedy_for"].value()
     for eni in enis:
-        has_open = any(item.is_open for item in eni.detach_requests.all())
+        requests = eni.detach_requests.all()
+        has_open = any(item.is_open for item in requests)
+        # The same rule as workflow.request_detach: the remedy for a stuck request of this ENI.
+        retrying_stuck = any(
+            str(item.pk) == str(remedy_for) and item.status == Status.STUCK for item in requests
+        )
         eni.detach_blockers = eligibility.detach_blockers(
-            eligibility.mirror_state(eni, has_open_request=has_open)
+            eligibility.mirror_state(eni, has_open_request=has_open, retrying_stuck=retrying_stuck)
         )
     unknown = sorted(set(eni_ids) - {eni.eni_id for eni in enis})
     template = "detach/request_create.html"

@@ -69,7 +69,9 @@ def detach_blockers(state: DetachState) -> list[str]:
     return reasons
 
 
-def mirror_state(eni: NetworkInterface, *, has_open_request: bool = False) -> DetachState:
+def mirror_state(
+    eni: NetworkInterface, *, has_open_request: bool = False, retrying_stuck: bool = False
+) -> DetachState:
     """The state as the inventory last saw it (the ENI's instance must be loaded with it)."""
     instance = eni.instance
     return DetachState(
@@ -80,6 +82,7 @@ def mirror_state(eni: NetworkInterface, *, has_open_request: bool = False) -> De
         service_managed=eni.service_managed,
         gone=eni.gone_at is not None,
         has_open_request=has_open_request,
+        retrying_stuck=retrying_stuck,
     )
 
 

@@ -365,6 +365,12 @@ def test_a_detach_that_stays_detaching_becomes_stuck_with_the_remedy(
     html = client.get(reverse("detach:request-detail", args=[detach_request.pk])).content.decode()
     assert "issue the detach again, then restart the instance" in html
     assert f'name="remedy_for" value="{detach_request.pk}"' in html
+    # The confirmation step states the same rule as the request: Detaching is no reason here.
+    confirm = reverse("detach:request-create")
+    as_remedy = client.get(confirm, {"eni": eni.eni_id, "remedy_for": detach_request.pk})
+    assert "it must be InUse" not in as_remedy.content.decode()
+    plain = client.get(confirm, {"eni": eni.eni_id})
+    assert "Its status is Detaching; it must be InUse." in plain.content.decode()
 
     remedy = workflow.request_detach(
         eni=NetworkInterface.objects.get(pk=eni.pk),
