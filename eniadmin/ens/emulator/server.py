@@ -68,14 +68,22 @@ NONCE_TTL_SECONDS = 15 * 60
 MAX_REMEMBERED_NONCES = 500_000
 REQUEST_LOG_SIZE = 100_000
 CONTROL_PREFIX = "/_emulator/"
+# Every V3 request of ens-signing.md carries and signs the body's hash; so does the SDK's.
 V3_REQUIRED_SIGNED = (
     "host",
     "x-acs-action",
     "x-acs-version",
     "x-acs-date",
     "x-acs-signature-nonce",
+    "x-acs-content-sha256",
 )
-V1_REQUIRED = ("AccessKeyId", "Signature", "SignatureNonce", "Timestamp")
+V1_REQUIRED = (
+    "AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce", "SignatureVersion",
+    "Timestamp",
+)  # fmt: skip
+# What v1 signs with (ens-signing.md 1): a request naming another method or version is signed
+# some other way, and cannot match. The code a real gateway answers with is inferred.
+V1_METHOD = {"SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0"}
 
 
 @dataclass(frozen=True)
@@ -237,6 +245,13 @@ class Emulator:
         for name in ("Action", "Version", *V1_REQUIRED):
             if not params.get(name):
                 raise missing_parameter(name)
+        for name, value in V1_METHOD.items():
+            if params[name] != value:
+                raise ApiError(
+                    "SignatureDoesNotMatch",
+                    f"Specified signature is not matched with our calculation. {name} must be "
+                    f"{value}.",
+                )
         check_api(call.action, params["Version"])
         key = self._key(call.access_key_id)
         stamped = self._check_timestamp(params["Timestamp"])
@@ -253,19 +268,19 @@ class Emulator:
             _, signed_headers, signature = signing.parse_v3_authorization(headers["authorization"])
         except ValueError:
             raise incomplete_signature() from None
-        for name in ("x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce"):
+        for name in V3_REQUIRED_SIGNED[1:]:
             if not headers.get(name):
                 raise missing_parameter(name)
         check_api(call.action, headers["x-acs-version"])
         key = self._key(call.access_key_id)
         signed = {name.lower() for name in signed_headers}
         must_sign = [*V3_REQUIRED_SIGNED]
-        must_sign += [n for n in ("x-acs-content-sha256", "x-acs-security-token") if n in headers]
+        must_sign += ["x-acs-security-token"] if "x-acs-security-token" in headers else []
         if not signed.issuperset(must_sign):
             raise incomplete_signature()
         stamped = self._check_timestamp(headers["x-acs-date"])
         body_sha256 = hashlib.sha256(call.body).hexdigest()
-        if headers.get("x-acs-content-sha256", body_sha256) != body_sha256:
+        if headers["x-acs-content-sha256"] != body_sha256:
             # Inferred code: a lying payload hash can only ever fail the signature.
             raise ApiError(
                 "SignatureDoesNotMatch",

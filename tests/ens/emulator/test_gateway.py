@@ -127,6 +127,30 @@ def test_a_signature_that_is_not_ascii_is_a_mismatch_not_a_crash(emulator):
     assert_error(headers_signature, 400, "SignatureDoesNotMatch")
 
 
+def signed_otherwise(server, action: str, **changes: str | None) -> dict[str, str]:
+    """v1 parameters with `changes` (None removes one), signed with HMAC-SHA1 all the same."""
+    params = {k: v for k, v in v1_params(server, action).items() if k != "Signature"}
+    params = {k: v for k, v in {**params, **changes}.items() if v is not None}
+    string_to_sign = signing.v1_string_to_sign("GET", params)
+    return {**params, "Signature": signing.v1_signature(string_to_sign, server.access_key_secret)}
+
+
+def test_v1_must_name_its_signature_method_and_version(emulator):
+    for name in ("SignatureMethod", "SignatureVersion"):
+        missing = signed_otherwise(emulator, "DescribeEnsRegions", **{name: None})
+        assert_error(resend_v1(emulator, missing), 400, "MissingParameter")
+    for name, other in (("SignatureMethod", "HMAC-SHA256"), ("SignatureVersion", "9")):
+        another = signed_otherwise(emulator, "DescribeEnsRegions", **{name: other})
+        assert_error(resend_v1(emulator, another), 400, "SignatureDoesNotMatch")
+
+
+def test_v3_must_carry_and_sign_the_body_hash(emulator):
+    unsigned_hash = v3_call(
+        emulator, "DescribeEnsRegions", extra_headers={"x-acs-content-sha256": ""}
+    )
+    assert_error(unsigned_hash, 400, "MissingParameter")
+
+
 def test_a_signature_with_a_bad_secret_does_not_use_up_the_nonce(emulator):
     refused = v3_call(emulator, "DescribeEnsRegions", nonce="kept", secret="wrong")
     assert_error(refused, 400, "SignatureDoesNotMatch")
