@@ -163,7 +163,8 @@ class AuditEvent(models.Model):
             raise AppendOnlyError("Audit events cannot be changed once written.")
         if not self.hash:
             raise AppendOnlyError("Write audit events with eniadmin.audit.events.record().")
-        super().save(*args, **kwargs)
+        # Always an INSERT: a new instance given an existing id would otherwise UPDATE its row.
+        super().save(*args, **{**kwargs, "force_insert": True})
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Audit events cannot be deleted; purge_audit removes old ones.")

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from eniadmin.audit.chain import hash_of
 from eniadmin.audit.context import AuditContext, audit_context, job_context
@@ -164,6 +164,11 @@ def test_saved_event_cannot_be_changed_or_deleted(db):
         AuditEvent.objects.filter(pk=event.pk).update(comment="rewritten")
     with pytest.raises(AppendOnlyError):
         AuditEvent.objects.filter(pk=event.pk).delete()
+    # A new instance carrying the row's id and a hash is an INSERT, refused, not an UPDATE.
+    forged = AuditEvent.objects.get(pk=event.pk)
+    forged._state.adding, forged.comment = True, "rewritten"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        forged.save()
     assert AuditEvent.objects.get(pk=event.pk).comment == "original"
 
 
