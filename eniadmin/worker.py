@@ -50,6 +50,10 @@ class Worker:
                     # A locked or dropped database must not end the worker: every step is a
                     # conditional UPDATE in its own transaction, so the next tick retries it.
                     log.exception("Worker %s: database error, retrying next tick", self.name)
+                except Exception:
+                    # Nor must anything else one step ran into (the step recorded what it
+                    # could): the other work of the queue still has to be done.
+                    log.exception("Worker %s: error, going on next tick", self.name)
                 self.stopping.wait(tick)
         finally:
             WorkerHeartbeat.objects.filter(worker=self.name).delete()
@@ -63,7 +67,12 @@ class Worker:
         self.beat()
         # Before the sync: a long sync must not hold up a detach someone is watching.
         with job_context(f"detach work by {self.name}"):
-            run_detach_work(client=self.client, worker=self.name)
+            run_detach_work(
+                client=self.client,
+                worker=self.name,
+                on_progress=self.beat,
+                should_stop=self.stopping.is_set,
+            )
         queue_sync_when_due()
         with job_context(f"claim by {self.name}"):
             run = claim_next_sync(self.name)

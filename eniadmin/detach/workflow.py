@@ -12,6 +12,7 @@ that moment (no answer, a dead worker) is resolved by reading the ENI's state.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -297,17 +298,33 @@ def follow_detach(
     return detach_request
 
 
-def run_detach_work(*, client: EnsClient, worker: str) -> None:
-    """One worker tick of detach work: expiry, dead workers' leftovers, new calls, follow-ups."""
+def run_detach_work(
+    *,
+    client: EnsClient,
+    worker: str,
+    on_progress: Callable[[], None] = lambda: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """One worker tick of detach work: expiry, dead workers' leftovers, new calls, follow-ups.
+
+    Each request may wait on ENS (its retries, its timeouts): `on_progress` is called after
+    each, and the tick ends early, between two requests, once `should_stop` says so.
+    """
     now = timezone.now()
     expire_detach_requests(now=now)
     recover_abandoned(client=client, worker=worker, now=now)
     approved = DetachRequest.objects.filter(status=Status.APPROVED).order_by("approved_at")
     for detach_request in approved.select_related("approver", "requester")[:BATCH]:
+        if should_stop():
+            return
         execute_detach(detach_request=detach_request, client=client, worker=worker)
+        on_progress()
     detaching = DetachRequest.objects.due_for_refresh(timezone.now()).order_by("refreshed_at")
     for detach_request in detaching.select_related("approver", "requester")[:BATCH]:
+        if should_stop():
+            return
         follow_detach(detach_request=detach_request, client=client)
+        on_progress()
 
 
 def _submit(detach_request: DetachRequest, client: EnsClient) -> None:

@@ -24,7 +24,7 @@ from operator import itemgetter
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Field, Model, OuterRef, Subquery
+from django.db.models import Exists, Field, Model, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from eniadmin.audit.events import record, serialise_appends
@@ -117,6 +117,7 @@ def queue_sync(
 
 def claim_next_sync(worker: str) -> SyncRun | None:
     """Take the oldest queued run by conditional UPDATE: of several workers, exactly one wins."""
+    fail_runs_left_by(worker)
     fail_abandoned_runs()
     if SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists():
         return None
@@ -141,22 +142,39 @@ def claim_next_sync(worker: str) -> SyncRun | None:
 
 def fail_abandoned_runs() -> int:
     cutoff = timezone.now() - timezone.timedelta(seconds=ABANDONED_AFTER_SECONDS)
+    return _fail_lost_runs(
+        SyncRun.objects.filter(progressed_at__lt=cutoff),
+        "The worker running this sync stopped answering; the next sync starts over.",
+        "stopped answering",
+    )
+
+
+def fail_runs_left_by(worker: str) -> int:
+    """Runs this worker still holds as running, when it is between two syncs: its last one
+    ended in an error that could not be recorded (the database connection had dropped)."""
+    return _fail_lost_runs(
+        SyncRun.objects.filter(claimed_by=worker),
+        "The worker lost this sync to an error it could not record (the database connection "
+        "dropped, say); the next sync starts over.",
+        "lost it to an error",
+    )
+
+
+def _fail_lost_runs(runs: QuerySet[SyncRun], message: str, what_happened: str) -> int:
     failed = 0
-    for run in SyncRun.objects.filter(status=SyncRun.Status.RUNNING, progressed_at__lt=cutoff):
+    for run in runs.filter(status=SyncRun.Status.RUNNING):
         with transaction.atomic():
             taken = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
                 status=SyncRun.Status.FAILED,
                 finished_at=timezone.now(),
                 error_code="WorkerLost",
-                error_message=(
-                    "The worker running this sync stopped answering; the next sync starts over."
-                ),
+                error_message=message,
             )
             if taken:
                 record(
                     Action.SYNC_FAILED,
                     outcome="WorkerLost",
-                    comment=f"Sync #{run.pk}: its worker {run.claimed_by} stopped answering.",
+                    comment=f"Sync #{run.pk}: its worker {run.claimed_by} {what_happened}.",
                 )
                 failed += 1
     return failed

@@ -382,6 +382,24 @@ def test_a_detach_that_stays_detaching_becomes_stuck_with_the_remedy(
     assert remedy.status == "pending" and remedy.snapshot["eni_status"] == "Detaching"
 
 
+def test_a_tick_of_detach_work_beats_between_requests_and_stops_when_asked(
+    candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    beats = []
+    workflow.run_detach_work(
+        client=ens_client,
+        worker="w1",
+        on_progress=lambda: beats.append(1),
+        should_stop=lambda: True,
+    )
+    assert DetachRequest.objects.get(pk=detach_request.pk).status == "approved"
+    assert detach_calls(emulator) == [] and beats == []
+    workflow.run_detach_work(client=ens_client, worker="w1", on_progress=lambda: beats.append(1))
+    assert DetachRequest.objects.get(pk=detach_request.pk).status == "detaching"
+    assert beats, "a beat after each request handled"
+
+
 def test_the_refresh_is_coalesced_between_workers(
     candidate, operator, approver, ens_client, other_client, emulator, settings
 ):

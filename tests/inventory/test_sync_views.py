@@ -44,6 +44,7 @@ def test_htmx_sync_now_returns_the_polling_progress_region(client, operator):
     html = response.content.decode()
     assert "<html" not in html
     assert 'hx-trigger="every 2s"' in html
+    assert 'data-poll="sync"' in html, "static/js/poll.js pauses it in a hidden tab"
     assert "waiting for the worker" in html
     # Nothing left waiting to surface on some later page.
     later_page = client.get(reverse("inventory:instance-list")).content.decode()

@@ -69,3 +69,32 @@ def test_the_worker_loop_stops_cleanly_and_removes_its_heartbeat(ens_client):
     thread.join(timeout=10)
     assert not thread.is_alive()
     assert not WorkerHeartbeat.objects.filter(worker="w-loop").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_in_one_tick_does_not_end_the_worker(ens_client, monkeypatch):
+    worker = Worker(ens_client, name="w-errors")
+    ticks = []
+
+    def failing_once() -> None:
+        ticks.append(len(ticks))
+        if len(ticks) == 1:
+            raise OSError("could not start the page fetchers")
+        worker.stop()
+
+    monkeypatch.setattr(worker, "work_once", failing_once)
+    worker.run(tick=0)
+    assert ticks == [0, 1]
+
+
+def test_a_sync_the_worker_could_not_record_is_failed_at_its_next_tick(db, ens_client):
+    """The database dropped mid-sync: the worker's run stayed running, as it could not write
+    its failure. The next tick ends it at once, not five minutes later."""
+    left = SyncRun.objects.create(
+        status=SyncRun.Status.RUNNING, claimed_by="w1", progressed_at=timezone.now()
+    )
+    queue_sync()
+    Worker(ens_client, name="w1").work_once()
+    left.refresh_from_db()
+    assert (left.status, left.error_code) == (SyncRun.Status.FAILED, "WorkerLost")
+    assert SyncRun.objects.exclude(pk=left.pk).get().status == SyncRun.Status.SUCCEEDED
