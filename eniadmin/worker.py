@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -36,9 +37,12 @@ class Worker:
         self.client = client
         self.name = name or worker_name()
         self.stopping = threading.Event()
+        self.tick = 2.0
         self._last_beat = None
+        self._detach_work_at = 0.0
 
     def run(self, *, tick: float = 2.0) -> None:
+        self.tick = tick
         log.info("Worker %s started", self.name)
         try:
             while not self.stopping.is_set():
@@ -65,7 +69,21 @@ class Worker:
 
     def work_once(self) -> None:
         self.beat()
-        # Before the sync: a long sync must not hold up a detach someone is watching.
+        self.detach_work()
+        queue_sync_when_due()
+        with job_context(f"claim by {self.name}"):
+            run = claim_next_sync(self.name)
+        if run is not None:
+            log.info("Worker %s runs sync #%s", self.name, run.pk)
+            with job_context(f"sync #{run.pk}"):
+                run_sync(
+                    run,
+                    self.client,
+                    should_stop=self.stopping.is_set,
+                    on_progress=self.between_pages,
+                )
+
+    def detach_work(self) -> None:
         with job_context(f"detach work by {self.name}"):
             run_detach_work(
                 client=self.client,
@@ -73,13 +91,19 @@ class Worker:
                 on_progress=self.beat,
                 should_stop=self.stopping.is_set,
             )
-        queue_sync_when_due()
-        with job_context(f"claim by {self.name}"):
-            run = claim_next_sync(self.name)
-        if run is not None:
-            log.info("Worker %s runs sync #%s", self.name, run.pk)
-            with job_context(f"sync #{run.pk}"):
-                run_sync(run, self.client, should_stop=self.stopping.is_set, on_progress=self.beat)
+        self._detach_work_at = time.monotonic()
+
+    def between_pages(self, _run: SyncRun) -> None:
+        """During a sync, which takes a while against the real ENS: the heartbeat, and the
+        detaches someone is watching keep moving, a tick apart."""
+        self.beat()
+        if time.monotonic() - self._detach_work_at < self.tick:
+            return
+        try:
+            self.detach_work()
+        except Exception:  # the sync goes on; the next tick retries the detach work
+            log.exception("Worker %s: detach work during a sync failed", self.name)
+            self._detach_work_at = time.monotonic()
 
     def beat(self, *_: object) -> None:
         now = timezone.now()

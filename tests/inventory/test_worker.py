@@ -98,3 +98,22 @@ def test_a_sync_the_worker_could_not_record_is_failed_at_its_next_tick(db, ens_c
     left.refresh_from_db()
     assert (left.status, left.error_code) == (SyncRun.Status.FAILED, "WorkerLost")
     assert SyncRun.objects.exclude(pk=left.pk).get().status == SyncRun.Status.SUCCEEDED
+
+
+def test_detaches_keep_moving_while_a_sync_runs(db, ens_client, emulator, monkeypatch):
+    from eniadmin import worker as worker_module
+
+    emulator.control.reset(instances=250)  # several pages
+    during_sync = []
+
+    def detach_work(**kwargs: object) -> None:
+        during_sync.append(SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists())
+
+    monkeypatch.setattr(worker_module, "run_detach_work", detach_work)
+    queue_sync()
+    worker = Worker(ens_client, name="w1")
+    worker.tick = 0  # a tick apart: here, between every two pages
+    worker.work_once()
+    assert SyncRun.objects.get().status == SyncRun.Status.SUCCEEDED
+    assert during_sync[0] is False, "before the sync, as every tick"
+    assert during_sync.count(True) >= 2, "and between the sync's pages"
