@@ -281,8 +281,12 @@ class EnsClient:
             attempt += 1
             sent_at = time.monotonic()
             status: int | None = None
+            timeout = self.timeout
+            if attempt > 1:  # a retry waits no longer than what is left of the total time
+                left = max(0.01, self.retry.total_seconds - (sent_at - started))
+                timeout = (min(timeout[0], left), min(timeout[1], left))
             try:
-                response = self._send(action, params)
+                response = self._send(action, params, timeout)
                 status = response.status_code
                 data = _body(action, response)
             except requests.RequestException as failure:
@@ -313,7 +317,9 @@ class EnsClient:
                 raise error
             self._sleep(delay)
 
-    def _send(self, action: str, params: Mapping[str, str]) -> requests.Response:
+    def _send(
+        self, action: str, params: Mapping[str, str], timeout: tuple[float, float]
+    ) -> requests.Response:
         creds = self.credentials
         if self.signature_version == "v3":
             headers = signing.v3_signed_headers(
@@ -340,7 +346,7 @@ class EnsClient:
         if query:
             request.url = f"{request.url}?{signing.canonical_query(query)}"
         request.headers.update(headers)
-        return self.session.send(request, timeout=self.timeout, **self._send_settings)
+        return self.session.send(request, timeout=timeout, **self._send_settings)
 
     def _log(
         self,

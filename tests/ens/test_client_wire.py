@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 
 import pytest
 
@@ -481,6 +482,17 @@ def test_a_write_that_times_out_is_outcome_unknown(server, sleeps):
     with pytest.raises(OutcomeUnknown):
         client.detach_network_interface("eni-1")
     assert len(server.received) == 1
+
+
+def test_a_retry_waits_no_longer_than_the_total_time_left(server, sleeps):
+    client = make_client(server.url, sleeps, read_timeout=5.0, retry=RetryPolicy(total_seconds=1.0))
+    server.answer(Answer(status=503, raw=b"busy"), Answer(delay=3.0, body=eni_page(0, []).body))
+    started = time.monotonic()
+    with pytest.raises(EnsError) as raised:
+        client.describe_network_interfaces()
+    assert time.monotonic() - started < 2.5, "not the backoff plus a whole read timeout"
+    assert raised.value.code == errors.TIMED_OUT
+    assert len(server.received) == 2
 
 
 def test_a_write_throttled_is_reported_not_retried(server, client):
