@@ -56,6 +56,9 @@ IN_FLIGHT_STATUSES = (Status.APPROVED, Status.SUBMITTING, Status.DETACHING)
 VOIDABLE = (Status.PENDING, Status.APPROVED, Status.SUBMITTING)
 # After the call (or while it may have been made): what ENS shows ends the request.
 FOLLOWED = (Status.SUBMITTING, Status.DETACHING)
+# Once ENS is called, or shown to have carried the detach out, an earlier error is no longer
+# the request's story.
+NO_ERROR = {"error_code": "", "error_message": "", "error_detail": "", "error_request_id": ""}
 
 
 # A submit (fresh reads, one call, one read to resolve) finishes well within this, even with
@@ -382,15 +385,8 @@ class DetachRequest(models.Model):
             )
 
     def mark_calling(self) -> bool:
-        """Recorded before the call: from here on, ENS may have carried it out. An earlier
-        read's error no longer tells the request's story."""
-        return self._update_submission(
-            called_at=timezone.now(),
-            error_code="",
-            error_message="",
-            error_detail="",
-            error_request_id="",
-        )
+        """Recorded before the call: from here on, ENS may have carried it out."""
+        return self._update_submission(called_at=timezone.now(), **NO_ERROR)
 
     def note_unclear(self, *, code: str, sentence: str, detail: str, request_id: str) -> bool:
         """The call's answer was unclear and ENS still shows the ENI in use: ENS may carry it
@@ -427,6 +423,7 @@ class DetachRequest(models.Model):
             detaching_at=now,
             refreshed_at=now,
             observed_eni_status="Detaching",
+            **NO_ERROR,
         ):
             return False
         self._record(
@@ -439,7 +436,11 @@ class DetachRequest(models.Model):
         return True
 
     def mark_succeeded(self, *, request_id: str = "", how: str = "") -> bool:
-        fields: dict[str, Any] = {"finished_at": timezone.now(), "observed_eni_status": "Available"}
+        fields: dict[str, Any] = {
+            "finished_at": timezone.now(),
+            "observed_eni_status": "Available",
+            **NO_ERROR,
+        }
         if request_id:
             fields["ens_request_id"] = request_id
         if not self._move(Status.SUCCEEDED, expected=self._as_read(FOLLOWED), **fields):

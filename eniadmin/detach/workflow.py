@@ -24,7 +24,7 @@ from django.utils import timezone
 from eniadmin.audit.events import record, serialise_appends
 from eniadmin.audit.models import Action
 from eniadmin.detach import notifications
-from eniadmin.detach.models import DetachRequest, Status, diff_states
+from eniadmin.detach.models import SUBMIT_LEASE, DetachRequest, Status, diff_states
 from eniadmin.ens.client import EnsClient
 from eniadmin.ens.errors import OUTCOME_UNKNOWN, Category, EnsError, OutcomeUnknown
 from eniadmin.inventory import eligibility
@@ -389,7 +389,8 @@ def _resolve_by_reading(
     except EnsError as read_error:
         log.warning("Could not resolve detach #%s: %s", detach_request.pk, read_error)
         return
-    request_id = error.request_id if error else ""
+    # After a takeover, the first attempt's RequestId, if ENS gave one.
+    request_id = error.request_id if error else detach_request.error_request_id
     lost = "The call's answer was lost" if error else "The worker stopped before recording"
     with transaction.atomic():
         if eni is None:
@@ -415,6 +416,15 @@ def _resolve_by_reading(
             )
             if noted and error.category is not Category.OUTCOME_UNKNOWN:
                 _record_cloud_error(detach_request, error)
+            return
+        elif timezone.now() - detach_request.called_at < SUBMIT_LEASE:
+            # Taken over from a worker that stalled and called ENS only just now: the same.
+            detach_request.note_unclear(
+                code=detach_request.error_code or OUTCOME_UNKNOWN,
+                sentence=detach_request.error_message,
+                detail=detach_request.error_detail or "The worker stopped after sending the call.",
+                request_id=detach_request.error_request_id,
+            )
             return
         else:  # still in use a lease after the call, or after a worker stopped: not through
             detach_request.mark_failed(

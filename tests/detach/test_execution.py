@@ -24,9 +24,11 @@ def _work(client) -> None:
 
 
 def _lease_run_out(detach_request: DetachRequest) -> None:
-    DetachRequest.objects.filter(pk=detach_request.pk).update(
-        submitted_at=timezone.now() - timedelta(minutes=5)
-    )
+    """As if the lease, counted from the claim and from the call, had run out."""
+    long_ago = timezone.now() - timedelta(minutes=5)
+    requests = DetachRequest.objects.filter(pk=detach_request.pk)
+    requests.update(submitted_at=long_ago)
+    requests.filter(called_at__isnull=False).update(called_at=long_ago)
 
 
 def _failed(detach_request: DetachRequest) -> DetachRequest:
@@ -123,6 +125,9 @@ def test_an_unclear_call_that_ens_carries_out_late_succeeds(
     detach_request.refresh_from_db()
     assert detach_request.status in ("detaching", "succeeded")
     assert len(detach_calls(emulator)) == 2, "ours and the late one; the worker sent no other"
+    # It went through: the unclear answer is no longer the request's story, its RequestId is.
+    assert detach_request.error_code == "" and detach_request.error_message == ""
+    assert detach_request.ens_request_id == detach_calls(emulator)[0]["request_id"]
 
 
 def test_a_service_managed_answer_is_learned(fleet, operator, approver, ens_client, emulator):
@@ -216,6 +221,39 @@ def _abandon(detach_request: DetachRequest, *, called: bool) -> None:
         submitted_at=long_ago,
         called_at=long_ago if called else None,
     )
+
+
+def test_a_takeover_right_after_a_stalled_workers_call_waits_before_failing(
+    candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    _abandon(detach_request, called=True)
+    # The stalled worker recorded its call only just now, near the end of its lease.
+    DetachRequest.objects.filter(pk=detach_request.pk).update(called_at=timezone.now())
+    _work(ens_client)
+    detach_request.refresh_from_db()
+    assert (detach_request.status, detach_request.error_code) == (
+        "submitting",
+        "Client.OutcomeUnknown",
+    )
+    _lease_run_out(detach_request)
+    _work(ens_client)
+    assert "did not go through" in _failed(detach_request).error_message
+    assert detach_calls(emulator) == []
+
+
+def test_a_read_error_before_the_call_is_not_shown_as_an_unclear_call(
+    client, candidate, operator, approver, ens_client, emulator
+):
+    detach_request = approved_request(candidate, operator, approver, ens_client)
+    DetachRequest.objects.filter(pk=detach_request.pk).update(
+        error_code="Throttling.User", error_message="ENS is throttling."
+    )
+    assert DetachRequest.objects.get(pk=detach_request.pk).claim(worker="w1")
+    client.force_login(operator)
+    card = client.get(reverse("detach:request-status", args=[detach_request.pk])).content.decode()
+    assert "Sending DetachNetworkInterface" in card
+    assert "it is not sent again" not in card
 
 
 def test_a_worker_killed_between_claim_and_call_is_finished_by_the_next(
