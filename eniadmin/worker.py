@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -83,24 +84,33 @@ class Worker:
                     on_progress=self.between_pages,
                 )
 
-    def detach_work(self) -> None:
+    def detach_work(self, on_progress: Callable[[], None] | None = None) -> None:
         with job_context(f"detach work by {self.name}"):
             run_detach_work(
                 client=self.client,
                 worker=self.name,
-                on_progress=self.beat,
+                on_progress=on_progress or self.beat,
                 should_stop=self.stopping.is_set,
             )
         self._detach_work_at = time.monotonic()
 
-    def between_pages(self, _run: SyncRun) -> None:
+    def between_pages(self, run: SyncRun) -> None:
         """During a sync, which takes a while against the real ENS: the heartbeat, and the
-        detaches someone is watching keep moving, a tick apart."""
+        detaches someone is watching keep moving, a tick apart. Their ENS calls may take a
+        while too: the sync counts as progressing meanwhile, or another worker would take it
+        for lost."""
         self.beat()
         if time.monotonic() - self._detach_work_at < self.tick:
             return
+
+        def progressing() -> None:
+            self.beat()
+            SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+                progressed_at=timezone.now()
+            )
+
         try:
-            self.detach_work()
+            self.detach_work(on_progress=progressing)
         except Exception:  # the sync goes on; the next tick retries the detach work
             log.exception("Worker %s: detach work during a sync failed", self.name)
             self._detach_work_at = time.monotonic()

@@ -474,23 +474,19 @@ class _Walk:
         A walk lists items by their position: when the fleet changes while it is walked, an
         item can move to a page already fetched, and the walk never sees it although it is
         still there. The ids the walk did not see are asked for (a hundred a call; none at all
-        when nothing vanished), before any lock is taken.
+        when nothing vanished, every page of the answer), before any lock is taken.
         """
         instances = _unlisted(
             Instance,
             "instance_id",
             self.seen_instances,
-            lambda ids: {
-                item.instance_id for item in client.describe_instances(instance_ids=ids).items
-            },
+            lambda ids: {item.instance_id for item in client.iter_instances(instance_ids=ids)},
         )
         enis = _unlisted(
             NetworkInterface,
             "eni_id",
             self.seen_enis,
-            lambda ids: {
-                item.eni_id for item in client.describe_network_interfaces(eni_ids=ids).items
-            },
+            lambda ids: {item.eni_id for item in client.iter_network_interfaces(eni_ids=ids)},
         )
         with transaction.atomic():
             serialise_appends()  # before the rows' locks, as everywhere

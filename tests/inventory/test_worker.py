@@ -106,8 +106,16 @@ def test_detaches_keep_moving_while_a_sync_runs(db, ens_client, emulator, monkey
     emulator.control.reset(instances=250)  # several pages
     during_sync = []
 
-    def detach_work(**kwargs: object) -> None:
-        during_sync.append(SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists())
+    progressing = []
+
+    def detach_work(*, on_progress, **kwargs: object) -> None:
+        running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING)
+        during_sync.append(running.exists())
+        if running.exists():  # a slow ENS read meanwhile must not make the sync look lost
+            running.update(progressed_at=timezone.now() - timedelta(minutes=10))
+            on_progress()
+            stale = running.filter(progressed_at__lt=timezone.now() - timedelta(minutes=1))
+            progressing.append(not stale.exists())
 
     monkeypatch.setattr(worker_module, "run_detach_work", detach_work)
     queue_sync()
@@ -117,3 +125,4 @@ def test_detaches_keep_moving_while_a_sync_runs(db, ens_client, emulator, monkey
     assert SyncRun.objects.get().status == SyncRun.Status.SUCCEEDED
     assert during_sync[0] is False, "before the sync, as every tick"
     assert during_sync.count(True) >= 2, "and between the sync's pages"
+    assert progressing and all(progressing)
