@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from eniadmin.audit.context import job_context
@@ -51,14 +51,11 @@ class Worker:
                 close_old_connections()
                 try:
                     self.work_once()
-                except DatabaseError:
-                    # A locked or dropped database must not end the worker: every step is a
-                    # conditional UPDATE in its own transaction, so the next tick retries it.
-                    log.exception("Worker %s: database error, retrying next tick", self.name)
                 except Exception:
-                    # Nor must anything else one step ran into (the step recorded what it
-                    # could): the other work of the queue still has to be done.
-                    log.exception("Worker %s: error, going on next tick", self.name)
+                    # A locked or dropped database, or anything else one step ran into, must
+                    # not end the worker: every step is a conditional UPDATE in its own
+                    # transaction, so the next tick retries it.
+                    log.exception("Worker %s: error, retrying next tick", self.name)
                 self.stopping.wait(tick)
         finally:
             WorkerHeartbeat.objects.filter(worker=self.name).delete()

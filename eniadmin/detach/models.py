@@ -56,9 +56,24 @@ IN_FLIGHT_STATUSES = (Status.APPROVED, Status.SUBMITTING, Status.DETACHING)
 VOIDABLE = (Status.PENDING, Status.APPROVED, Status.SUBMITTING)
 # After the call (or while it may have been made): what ENS shows ends the request.
 FOLLOWED = (Status.SUBMITTING, Status.DETACHING)
+
+
+def error_fields(
+    code: str, sentence: str, detail: str = "", request_id: str = ""
+) -> dict[str, str]:
+    """A request's error columns: the ENS code, the operator's sentence, the details, and the
+    RequestId of the answer."""
+    return {
+        "error_code": code,
+        "error_message": sentence,
+        "error_detail": detail,
+        "error_request_id": request_id,
+    }
+
+
 # Once ENS is called, or shown to have carried the detach out, an earlier error is no longer
 # the request's story.
-NO_ERROR = {"error_code": "", "error_message": "", "error_detail": "", "error_request_id": ""}
+NO_ERROR = error_fields("", "")
 
 
 # A submit (fresh reads, one call, one read to resolve) finishes well within this, even with
@@ -378,10 +393,7 @@ class DetachRequest(models.Model):
                 expected=(Status.SUBMITTING,),
                 called_at=None,
                 claimed_by="",
-                error_code=code,
-                error_message=sentence,
-                error_detail=detail,
-                error_request_id=request_id,
+                **error_fields(code, sentence, detail, request_id),
             )
 
     def mark_calling(self) -> bool:
@@ -392,12 +404,7 @@ class DetachRequest(models.Model):
         """The call's answer was unclear and ENS still shows the ENI in use: ENS may carry it
         out a little later, its state changing asynchronously. The request stays submitting
         with what is known, and the read once the lease has run out settles it."""
-        return self._update_submission(
-            error_code=code,
-            error_message=sentence,
-            error_detail=detail,
-            error_request_id=request_id,
-        )
+        return self._update_submission(**error_fields(code, sentence, detail, request_id))
 
     @property
     def settles_at(self) -> datetime | None:
@@ -459,10 +466,7 @@ class DetachRequest(models.Model):
         if not self._move(
             Status.FAILED,
             expected=self._as_read(FOLLOWED),
-            error_code=code,
-            error_message=sentence,
-            error_detail=detail,
-            error_request_id=request_id,
+            **error_fields(code, sentence, detail, request_id),
             finished_at=timezone.now(),
         ):
             return False

@@ -420,20 +420,21 @@ def _resolve_by_reading(
         elif timezone.now() - detach_request.called_at < SUBMIT_LEASE:
             # Taken over from a worker that stalled and called ENS only just now: the same.
             detach_request.note_unclear(
-                code=detach_request.error_code or OUTCOME_UNKNOWN,
-                sentence=detach_request.error_message,
-                detail=detach_request.error_detail or "The worker stopped after sending the call.",
-                request_id=detach_request.error_request_id,
+                sentence=detach_request.error_message, **_unclear_so_far(detach_request)
             )
             return
         else:  # still in use a lease after the call, or after a worker stopped: not through
-            detach_request.mark_failed(
-                code=detach_request.error_code or OUTCOME_UNKNOWN,
-                sentence=NOT_THROUGH,
-                detail=detach_request.error_detail or "The worker stopped after sending the call.",
-                request_id=detach_request.error_request_id,
-            )
+            detach_request.mark_failed(sentence=NOT_THROUGH, **_unclear_so_far(detach_request))
         _notify_requester(detach_request)
+
+
+def _unclear_so_far(detach_request: DetachRequest) -> dict[str, str]:
+    """What an earlier attempt left on a submission taken over: its error, if it noted one."""
+    return {
+        "code": detach_request.error_code or OUTCOME_UNKNOWN,
+        "detail": detach_request.error_detail or "The worker stopped after sending the call.",
+        "request_id": detach_request.error_request_id,
+    }
 
 
 def _fail(detach_request: DetachRequest, error: EnsError) -> None:
