@@ -4,11 +4,12 @@ A fleet sync spends about as much CPU turning pages into database rows as the cl
 signing, fetching and decoding them. In one process the GIL takes the two in turn, however
 many threads there are; and one fetching process alone, waiting for each answer before its
 next request, is slower than the caller. Here the caller fetches the first page of a walk,
-which tells how many there are, and FETCHERS child processes then fetch the others in turn
-(with two: one the even pages, the other the odd ones), each decoding and shaping its pages
-and sending them down a pipe while the caller works on the pages before. The caller takes the
-pages in order, ending where the client's own walks would (has_page_after); each page is asked
-for once while the fleet holds still.
+which tells how many there are, and the next ones until the children have started (a new
+interpreter takes a quarter of a second); FETCHERS child processes then fetch the others in
+turn (with two: one every other page, the other the pages between), each decoding and
+shaping its pages and sending them down a pipe while the caller works on the pages before.
+The caller takes the pages in order, ending where the client's own walks would
+(has_page_after); each page is asked for once while the fleet holds still.
 
 The children are new interpreters running this module, not forks: the caller holds database
 connections and threads that a copy must not touch, and unlike multiprocessing's "spawn" this
@@ -29,6 +30,7 @@ import itertools
 import logging
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
@@ -113,10 +115,16 @@ class PageWalker:
             page = _shaped_page(self.client, self.walks[walk], 1)  # it tells how many there are
             yield page
             number = 1
+            # A new interpreter takes a quarter of a second to start (requests' imports):
+            # until every fetcher has, this process goes on fetching pages itself.
+            while has_page_after(page, number) and not all(f.ready() for f in self.fetchers):
+                number += 1
+                page = _shaped_page(self.client, self.walks[walk], number)
+                yield page
             if has_page_after(page, number):
                 walking = list(self.fetchers)
                 for offset, fetcher in enumerate(walking):
-                    fetcher.walk(walk, 2 + offset, len(walking), page)
+                    fetcher.walk(walk, number + 1 + offset, len(walking), page)
                 # In turn, while the latest TotalCount has more, until a fetcher has no more.
                 for fetcher in itertools.cycle(walking):
                     if not has_page_after(page, number):
@@ -172,12 +180,19 @@ class _Fetcher:
         finally:
             os.close(write_end)  # the child holds its own: end of file means the child is gone
         self.pages: IO[bytes] = os.fdopen(read_end, "rb")
+        self.started = False
         self.orders: IO[bytes] = self.process.stdin  # type: ignore[assignment]
         try:
             self._order(setup)
         except BaseException:
             self.stop(kill=True)
             raise
+
+    def ready(self) -> bool:
+        """Whether the child has started (its first message says so); never waits."""
+        if not self.started and select.select([self.pages], [], [], 0)[0]:
+            self._take()
+        return self.started
 
     def walk(self, walk: int, start: int, stride: int, first: Page[Any]) -> None:
         self._order(pickle.dumps((walk, start, stride, first.total_count, first.page_size)))
@@ -209,19 +224,28 @@ class _Fetcher:
     def _receive(self) -> tuple[str, Any]:
         """The next page, 'walked' or 'failed' message; log records on the way are logged."""
         while True:
-            try:
-                # Our own child's messages: the same trust as our own code.
-                kind, value = pickle.load(self.pages)  # noqa: S301
-            except Exception:  # end of file, or what a dying child left half-written
-                raise FetcherLost(
-                    f"A process fetching ENS pages ended unexpectedly "
-                    f"(exit code {self._exit_code()})."
-                ) from None
-            if kind != "log":
-                return kind, value
+            message = self._take()
+            if message is not None:
+                return message
+
+    def _take(self) -> tuple[str, Any] | None:
+        """The next message; None when it was the child's own (started, a log record)."""
+        try:
+            # Our own child's messages: the same trust as our own code.
+            kind, value = pickle.load(self.pages)  # noqa: S301
+        except Exception:  # end of file, or what a dying child left half-written
+            raise FetcherLost(
+                f"A process fetching ENS pages ended unexpectedly (exit code {self._exit_code()})."
+            ) from None
+        if kind == "started":
+            self.started = True
+        elif kind == "log":
             logger = logging.getLogger(value.name)
             if logger.isEnabledFor(value.levelno):
                 logger.handle(value)
+        else:
+            return kind, value
+        return None
 
     def _order(self, order: bytes) -> None:
         try:
@@ -276,6 +300,7 @@ def _serve(pipe_fd: int) -> None:
     # From our caller, through a pipe only it holds.
     client, walks, level = pickle.load(orders)  # noqa: S301
     send = _Sender(os.fdopen(pipe_fd, "wb"))
+    send("started", None)  # the first message, before any log record
     root = logging.getLogger()
     root.setLevel(level)
     root.addHandler(QueueHandler(send))  # type: ignore[arg-type]

@@ -8,6 +8,9 @@ import os
 import pickle
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import requests
@@ -15,7 +18,7 @@ import requests
 from eniadmin.ens.client import EnsClient
 from eniadmin.ens.errors import EnsError, OutcomeUnknown
 from eniadmin.ens.resources import Page
-from eniadmin.ens.walker import FetcherLost, PageWalker
+from eniadmin.ens.walker import FetcherLost, PageWalker, Walk
 
 
 def instance_ids(items: list) -> list[str]:
@@ -59,12 +62,32 @@ def first_ids(items: list[str]) -> list[str]:
     return items[:1]
 
 
+class InstantFleet:
+    """In place of the client: 800 instances, each page answered at once, naming the process
+    that fetched it."""
+
+    def describe_instances(self, *, page_number: int) -> Page[str]:
+        return Page([f"pid-{os.getpid()}"], 800, page_number, 100, f"request-{page_number}")
+
+
+@contextmanager
+def walking(client: Any, *walks: Walk) -> Iterator[PageWalker]:
+    """A PageWalker whose fetchers have started: until they have, the caller fetches the pages
+    itself, and a small fleet would never reach them."""
+    with PageWalker(client, *walks) as walker:
+        deadline = time.monotonic() + 30
+        while not all(fetcher.ready() for fetcher in walker.fetchers):
+            assert time.monotonic() < deadline, "the page fetchers did not start"
+            time.sleep(0.01)
+        yield walker
+
+
 BOTH_WALKS = (("describe_instances", instance_ids), ("describe_network_interfaces", eni_ids))
 
 
 def test_pages_arrive_shaped_in_order_walk_after_walk(ens_client, emulator):
     emulator.control.reset(instances=1000)  # ten pages of instances, some forty of ENIs
-    with PageWalker(ens_client, *BOTH_WALKS) as walker:
+    with walking(ens_client, *BOTH_WALKS) as walker:
         instance_pages = list(walker.pages())
         eni_pages = list(walker.pages())
 
@@ -82,7 +105,7 @@ def test_pages_arrive_shaped_in_order_walk_after_walk(ens_client, emulator):
 
 def test_an_ens_error_in_a_fetcher_reaches_the_caller_whole(ens_client, emulator):
     emulator.control.reset(instances=1000)
-    with PageWalker(ens_client, *BOTH_WALKS) as walker:
+    with walking(ens_client, *BOTH_WALKS) as walker:
         pages = walker.pages()
         next(pages)  # the first page comes from this process; the fetchers take the others
         emulator.control.set_faults([{"kind": "no_permission", "action": "DescribeInstances"}])
@@ -99,7 +122,7 @@ def test_an_ens_error_in_a_fetcher_reaches_the_caller_whole(ens_client, emulator
 
 
 def test_the_latest_total_count_decides_where_the_walk_ends():
-    with PageWalker(GrowingFleet(), ("describe_instances", first_ids)) as walker:  # type: ignore[arg-type]
+    with walking(GrowingFleet(), ("describe_instances", first_ids)) as walker:
         pages = list(walker.pages())
     # The even pages' fetcher stops after page 4, as 500 instances end at page 5; pages 6 to 8
     # come all the same.
@@ -110,7 +133,7 @@ def test_the_latest_total_count_decides_where_the_walk_ends():
 def test_leaving_early_stops_the_walk(ens_client, emulator):
     emulator.control.reset(instances=5000)  # 50 pages of instances
     emulator.control.set_faults([{"kind": "latency", "ms": 20}])
-    with PageWalker(ens_client, ("describe_instances", instance_ids)) as walker:
+    with walking(ens_client, ("describe_instances", instance_ids)) as walker:
         assert len(list(itertools.islice(walker.pages(), 3))) == 3
     time.sleep(0.1)  # requests already on their way are answered, and logged
     asked = len(emulator.control.requests())
@@ -120,7 +143,7 @@ def test_leaving_early_stops_the_walk(ens_client, emulator):
 
 def test_each_page_is_asked_for_once(ens_client, emulator):
     emulator.control.reset(instances=1000)
-    with PageWalker(ens_client, *BOTH_WALKS) as walker:
+    with walking(ens_client, *BOTH_WALKS) as walker:
         instances = sum(len(page.items) for page in walker.pages())
         enis = sum(len(page.items) for page in walker.pages())
     for action, count in (("DescribeInstances", instances), ("DescribeNetworkInterfaces", enis)):
@@ -130,7 +153,7 @@ def test_each_page_is_asked_for_once(ens_client, emulator):
 
 def test_a_fleet_of_one_page_takes_one_request(ens_client, emulator):
     emulator.control.reset(instances=30)
-    with PageWalker(ens_client, *BOTH_WALKS) as walker:
+    with walking(ens_client, *BOTH_WALKS) as walker:
         assert len(list(walker.pages())) == 1
     assert len(emulator.control.requests("DescribeInstances")) == 1
 
@@ -138,7 +161,7 @@ def test_a_fleet_of_one_page_takes_one_request(ens_client, emulator):
 def test_the_fetchers_log_lines_are_logged_by_the_caller(ens_client, emulator, caplog):
     emulator.control.reset(instances=1000)
     caplog.set_level(logging.INFO, logger="eniadmin.ens.client")
-    with PageWalker(ens_client, ("describe_instances", instance_ids)) as walker:
+    with walking(ens_client, ("describe_instances", instance_ids)) as walker:
         pages = list(walker.pages())
     calls = [r for r in caplog.records if r.name == "eniadmin.ens.client"]
     assert len(pages) == 10 and len(calls) == len(pages)
@@ -149,7 +172,7 @@ def test_the_fetchers_log_lines_are_logged_by_the_caller(ens_client, emulator, c
 def test_ctrl_c_and_sigterm_are_left_to_the_caller(ens_client, emulator):
     emulator.control.reset(instances=1000)  # 10 pages of instances, some 40 of ENIs
     emulator.control.set_faults([{"kind": "latency", "ms": 20}])
-    with PageWalker(ens_client, *BOTH_WALKS) as walker:
+    with walking(ens_client, *BOTH_WALKS) as walker:
         pages = walker.pages()
         instances = list(itertools.islice(pages, 3))  # both fetchers have started
         for fetcher in walker.fetchers:
@@ -161,8 +184,25 @@ def test_ctrl_c_and_sigterm_are_left_to_the_caller(ens_client, emulator):
     assert [page.page_number for page in enis] == list(range(1, -(-enis[0].total_count // 100) + 1))
 
 
+def test_until_the_fetchers_have_started_the_caller_fetches_the_pages_itself():
+    with PageWalker(InstantFleet(), ("describe_instances", first_ids)) as walker:  # type: ignore[arg-type]
+        pages = list(walker.pages())
+    # Eight pages answered at once: all fetched before a new interpreter could start.
+    assert [page.page_number for page in pages] == list(range(1, 9))
+    assert {item for page in pages for item in page.items} == {f"pid-{os.getpid()}"}
+
+
+def test_once_started_the_fetchers_take_every_page_after_the_first():
+    with walking(InstantFleet(), ("describe_instances", first_ids)) as walker:  # type: ignore[arg-type]
+        fetchers = [f"pid-{fetcher.process.pid}" for fetcher in walker.fetchers]
+        pages = list(walker.pages())
+    assert [page.page_number for page in pages] == list(range(1, 9))
+    fetched_by = [page.items[0] for page in pages]
+    assert fetched_by == [f"pid-{os.getpid()}", *fetchers * 3, fetchers[0]]
+
+
 def test_a_fetcher_gone_past_the_end_does_not_fail_the_walk():
-    with PageWalker(ShrinkingFleet(), ("describe_instances", first_ids)) as walker:  # type: ignore[arg-type]
+    with walking(ShrinkingFleet(), ("describe_instances", first_ids)) as walker:
         pages = list(walker.pages())
     assert [page.page_number for page in pages] == list(range(1, 7))
 
@@ -170,8 +210,8 @@ def test_a_fetcher_gone_past_the_end_does_not_fail_the_walk():
 def test_a_fetcher_that_dies_is_reported(ens_client, emulator, monkeypatch):
     emulator.control.reset(instances=1000)
     monkeypatch.setenv("WALKER_TEST_CALLER", str(os.getpid()))
-    walker = PageWalker(ens_client, ("describe_instances", exits_in_a_fetcher))
-    with walker, pytest.raises(FetcherLost, match=r"ended unexpectedly \(exit code 3\)"):
+    lost = pytest.raises(FetcherLost, match=r"ended unexpectedly \(exit code 3\)")
+    with walking(ens_client, ("describe_instances", exits_in_a_fetcher)) as walker, lost:
         list(walker.pages())
 
 

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -349,6 +350,8 @@ def kill_the_page_fetchers() -> int:
         if parent == os.getpid() and b"eniadmin.ens.walker" in command:
             os.kill(int(entry.name), signal.SIGKILL)
             killed += 1
+            while (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                time.sleep(0.01)  # dead, and its pipes closed, once it is a zombie
     return killed
 
 
@@ -362,7 +365,7 @@ def test_a_page_fetcher_killed_mid_sync_fails_the_run_not_the_worker(
     killed, asked_to_stop = [], []
 
     def kill_after_the_first_page(run: SyncRun) -> None:
-        if run.pages_done == 1:  # the fetchers are up, not yet told to fetch
+        if run.pages_done == 1:  # the fetchers exist, not yet told to fetch
             killed.append(kill_the_page_fetchers())
 
     def stopping_once_they_are_gone() -> bool:
