@@ -12,8 +12,9 @@ from eniadmin.worker import Worker
 
 class Command(BaseCommand):
     help = (
-        "Run the background worker until SIGTERM or Ctrl-C: periodic and requested inventory "
-        "syncs. Run as many as you like, on as many machines; they share the database queue."
+        "Run the background worker until SIGTERM, SIGHUP or Ctrl-C: approved detaches, and "
+        "periodic and requested inventory syncs. Run as many as you like, on as many "
+        "machines; they share the database queue."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,6 +35,10 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        # A closing terminal stops it as cleanly, unless it was started to outlive the terminal
+        # (nohup sets SIGHUP aside).
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            signal.signal(signal.SIGHUP, stop)
         self.stdout.write(f"Worker {worker.name} started; ENS at {client.endpoint}.")
         worker.run(tick=float(options["tick"]))
         self.stdout.write(f"Worker {worker.name} stopped.")
