@@ -410,9 +410,13 @@ class _Walk:
         self.seen_enis: set[str] = set()
         self.instance_pks: dict[str, int] = {}
         self.batch: _Batch | None = None
+        # Tables empty when the walk began hold only rows it wrote, of ids it saw.
+        self.started_empty: set[type[Model]] = set()
 
     def instances(self, pages: Iterable[resources.Page[mirrored.Values]]) -> None:
         self.batch = _Batch(Instance, "instance_id", self.now, watched=("status",))
+        if self.batch.started_empty:
+            self.started_empty.add(Instance)
         for page in pages:
             if not self.instance_pages:
                 self.instance_pages = _page_count(page)
@@ -436,6 +440,8 @@ class _Walk:
             on_status_change="status_changed_at",
             before_write=functools.partial(_link_instances, instance_pks=self.instance_pks),
         )
+        if self.batch.started_empty:
+            self.started_empty.add(NetworkInterface)
         first = True
         for page in pages:
             if first:
@@ -474,20 +480,26 @@ class _Walk:
         A walk lists items by their position: when the fleet changes while it is walked, an
         item can move to a page already fetched, and the walk never sees it although it is
         still there. The ids the walk did not see are asked for (a hundred a call; none at all
-        when nothing vanished, every page of the answer), before any lock is taken.
+        when nothing vanished, every page of the answer), before any lock is taken. A table
+        that was empty when the walk began (a first sync) is not read again: only syncs write
+        new rows, and one runs at a time.
         """
-        instances = _unlisted(
-            Instance,
-            "instance_id",
-            self.seen_instances,
-            lambda ids: {item.instance_id for item in client.iter_instances(instance_ids=ids)},
-        )
-        enis = _unlisted(
-            NetworkInterface,
-            "eni_id",
-            self.seen_enis,
-            lambda ids: {item.eni_id for item in client.iter_network_interfaces(eni_ids=ids)},
-        )
+        instances: list[str] = []
+        enis: list[str] = []
+        if Instance not in self.started_empty:
+            instances = _unlisted(
+                Instance,
+                "instance_id",
+                self.seen_instances,
+                lambda ids: {item.instance_id for item in client.iter_instances(instance_ids=ids)},
+            )
+        if NetworkInterface not in self.started_empty:
+            enis = _unlisted(
+                NetworkInterface,
+                "eni_id",
+                self.seen_enis,
+                lambda ids: {item.eni_id for item in client.iter_network_interfaces(eni_ids=ids)},
+            )
         with transaction.atomic():
             serialise_appends()  # before the rows' locks, as everywhere
             instances_gone = _mark_gone(Instance, "instance_id", instances, self.now)
@@ -592,6 +604,10 @@ class _Batch:
         self.written_at = time.monotonic()
         # None: the table had rows when the batch began, any id may be there.
         self.written: set[str] | None = None if model.objects.exists() else set()
+
+    @property
+    def started_empty(self) -> bool:
+        return self.written is not None
 
     def add(self, wanted: mirrored.Values) -> None:
         key, now = self.key, self.now

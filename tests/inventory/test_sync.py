@@ -513,3 +513,18 @@ def test_a_run_another_worker_took_for_lost_stops_and_keeps_that_ending(
         assert pages_seen == [1], "stopped while saving the next page's progress"
     ends = AuditEvent.objects.filter(action__in=["sync_finished", "sync_failed"])
     assert [event.outcome for event in ends] == ["WorkerLost"]
+
+
+def test_a_first_sync_reads_no_id_back_to_look_for_vanished_rows(db, ens_client):
+    with CaptureQueriesContext(connection) as queries:
+        first = sync(ens_client)
+    with CaptureQueriesContext(connection) as again:
+        sync(ens_client)
+
+    assert first.instances_created and first.enis_created
+    looked_for_vanished = [
+        q for q in queries.captured_queries if "WHERE gone_at IS NULL" in q["sql"]
+    ]
+    assert looked_for_vanished == []
+    # A re-sync looks, in both tables.
+    assert len([q for q in again.captured_queries if "WHERE gone_at IS NULL" in q["sql"]]) == 2
