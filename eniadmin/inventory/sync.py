@@ -643,6 +643,7 @@ class _Batch:
         if not to_create and not to_update:
             return result
         with transaction.atomic():
+            _commit_without_waiting_for_the_disk()
             if to_update:
                 if self.watched:
                     # The audit chain's lock before the rows' locks, the order in which the
@@ -668,6 +669,22 @@ class _Batch:
                 _update_rows(model, to_update, names)
         result.created, result.updated = len(to_create), len(to_update)
         return result
+
+
+def _commit_without_waiting_for_the_disk() -> None:
+    """On PostgreSQL, let this transaction's commit return before its WAL is on disk.
+
+    A first sync commits some thirty batches of 2,000 rows, and waiting for each one's WAL to
+    reach the disk cost 0.1-0.2 s of a 4 s sync. A crash of the database server may then lose
+    the batches of its last fraction of a second, whole and in order (never a half-written one):
+    their mirror rows, and the external changes recorded with them, go together, and the next
+    sync finds and records those changes again. Any later commit that waits for the disk (the
+    sync's progress, its end, every detach step) waits for these batches too. In WAL mode with
+    synchronous=NORMAL, SQLite's commits never wait for the disk either.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _existing(model: type[Model], key: str, ids: list[str]) -> dict[str, tuple[int, str, bool]]:

@@ -515,6 +515,32 @@ def test_a_run_another_worker_took_for_lost_stops_and_keeps_that_ending(
     assert [event.outcome for event in ends] == ["WorkerLost"]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+@pytest.mark.django_db(transaction=True)
+def test_only_the_syncs_batches_commit_without_waiting_for_the_disk(ens_client, monkeypatch):
+    from eniadmin.inventory import sync as sync_module
+
+    def synchronous_commit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    seen_in_batches = []
+    insert_rows = sync_module._insert_rows
+
+    def noting_the_setting(model, rows):
+        seen_in_batches.append(synchronous_commit())
+        return insert_rows(model, rows)
+
+    monkeypatch.setattr(sync_module, "_insert_rows", noting_the_setting)
+    run = sync(ens_client)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert seen_in_batches and set(seen_in_batches) == {"off"}
+    # The run's own record, every detach step: durable on commit, as the server is set.
+    assert synchronous_commit() == "on"
+
+
 def test_a_first_sync_reads_no_id_back_to_look_for_vanished_rows(db, ens_client):
     with CaptureQueriesContext(connection) as queries:
         first = sync(ens_client)
