@@ -45,6 +45,8 @@ PROGRESS_EVERY = timedelta(seconds=0.5)
 WRITE_EVERY_ROWS = 2000
 WRITE_EVERY = timedelta(seconds=1)
 ANALYZE_AFTER_CHANGED_ROWS = 5000
+# Its statistics sample 300 times this many rows of each table (PostgreSQL's default: 100).
+QUICK_STATISTICS_TARGET = 10
 # What the list page's queries filter and join on (eniadmin.inventory.views._filtered).
 PLANNED_FIELDS = {
     Instance: ("region_id", "status", "gone_at"),
@@ -297,9 +299,10 @@ def _refresh_statistics(run: SyncRun) -> None:
     queries are planned for almost empty tables (sorting the whole fleet instead of reading an
     index). SQLite plans without statistics unless asked to keep them.
 
-    Only the columns the list's queries filter and join on are analysed: a quarter of the time
-    of whole tables, on a first sync's critical path. ANALYZE of some columns leaves the
-    tables due for autovacuum's full one.
+    Only the columns the list's queries filter and join on are analysed, from a sample a tenth
+    of the usual size: enough to show the planner how big the tables have grown, in 0.03 s
+    instead of 0.25 s for the whole tables, on a first sync's critical path. ANALYZE of some
+    columns leaves the tables due for autovacuum's own, which samples them in full.
     """
     changed = run.instances_created + run.enis_created + run.instances_gone + run.enis_gone
     if connection.vendor != "postgresql" or changed < ANALYZE_AFTER_CHANGED_ROWS:
@@ -310,7 +313,8 @@ def _refresh_statistics(run: SyncRun) -> None:
         f"({', '.join(quote(model._meta.get_field(name).column) for name in names)})"
         for model, names in PLANNED_FIELDS.items()
     )
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL default_statistics_target = {QUICK_STATISTICS_TARGET}")
         cursor.execute(f"ANALYZE {tables}")
 
 
