@@ -4,6 +4,7 @@ a signal from a terminal or a service manager."""
 from __future__ import annotations
 
 import os
+import pty
 import signal
 import sqlite3
 import subprocess
@@ -27,13 +28,15 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> 
 
 
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], database: Path, *prefix: str) -> None:
+    def __init__(
+        self, env: dict[str, str], database: Path, *prefix: str, output: int = subprocess.PIPE
+    ) -> None:
         self.database = database
         self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our manage.py
             [*prefix, sys.executable, "manage.py", "run_worker", "--tick", "0.1"],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.PIPE,
+            stdout=output,
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -97,8 +100,10 @@ def start_worker(worker_env, tmp_path) -> Iterator[Callable[..., WorkerProcess]]
     """Starts run_worker, after `prefix` (a command that runs it) if given."""
     started: list[WorkerProcess] = []
 
-    def start(*prefix: str) -> WorkerProcess:
-        started.append(WorkerProcess(worker_env, tmp_path / "worker.sqlite3", *prefix))
+    def start(*prefix: str, output: int = subprocess.PIPE) -> WorkerProcess:
+        started.append(
+            WorkerProcess(worker_env, tmp_path / "worker.sqlite3", *prefix, output=output)
+        )
         return started[-1]
 
     yield start
@@ -152,3 +157,17 @@ def test_a_worker_started_with_nohup_outlives_its_terminal(start_worker):
 
     assert worker.process.poll() is None, "nohup asked for SIGHUP to be ignored"
     assert worker.stop(signal.SIGTERM).rstrip().endswith("stopped.")
+
+
+def test_sighup_stops_the_worker_even_once_its_terminal_is_gone(start_worker):
+    terminal, worker_side = pty.openpty()
+    worker = start_worker(output=worker_side)
+    os.close(worker_side)
+    wait_for(lambda: worker.runs() and worker.runs()[0][0] == "succeeded", "the first sync")
+
+    os.close(terminal)  # from now on, every write to the terminal fails
+    worker.process.send_signal(signal.SIGHUP)
+
+    assert worker.process.wait(timeout=30) == 0
+    assert worker.heartbeats() == 0
+    assert [status for status, _, _ in worker.runs()] == ["succeeded"]

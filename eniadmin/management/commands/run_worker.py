@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import signal
 
 from django.conf import settings
@@ -30,8 +31,8 @@ class Command(BaseCommand):
         worker = Worker(client)
 
         def stop(signum: int, frame: object) -> None:
-            self.stdout.write("Stopping after the current step…")
             worker.stop()
+            self._say("Stopping after the current step…")
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -41,4 +42,10 @@ class Command(BaseCommand):
             signal.signal(signal.SIGHUP, stop)
         self.stdout.write(f"Worker {worker.name} started; ENS at {client.endpoint}.")
         worker.run(tick=float(options["tick"]))
-        self.stdout.write(f"Worker {worker.name} stopped.")
+        self._say(f"Worker {worker.name} stopped.")
+
+    def _say(self, message: str) -> None:
+        # After SIGHUP the terminal may be gone, and writing to it fails: stopping must not.
+        with contextlib.suppress(OSError):
+            self.stdout.write(message)
+            self.stdout.flush()
