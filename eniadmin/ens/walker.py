@@ -102,7 +102,8 @@ class PageWalker:
         # Left before the last walk ended: the fetchers may be in the middle of a request.
         finished = self._walked == len(self.walks) and not self._left_early
         for fetcher in self.fetchers:
-            fetcher.stop(kill=not finished)
+            # One not heard from yet was never sent a walk: no need to wait for it to start.
+            fetcher.stop(kill=not finished or not fetcher.started)
         self.fetchers = []
 
     def pages(self) -> Iterator[Page[Any]]:
@@ -190,8 +191,11 @@ class _Fetcher:
 
     def ready(self) -> bool:
         """Whether the child has started (its first message says so); never waits."""
-        if not self.started and select.select([self.pages], [], [], 0)[0]:
-            self._take()
+        if not self.started:
+            waiting = select.poll()
+            waiting.register(self.pages, select.POLLIN)
+            if waiting.poll(0):  # the message, end of file or an error: _take() tells which
+                self._take()
         return self.started
 
     def walk(self, walk: int, start: int, stride: int, first: Page[Any]) -> None:

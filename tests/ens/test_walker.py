@@ -186,10 +186,13 @@ def test_ctrl_c_and_sigterm_are_left_to_the_caller(ens_client, emulator):
 
 def test_until_the_fetchers_have_started_the_caller_fetches_the_pages_itself():
     with PageWalker(InstantFleet(), ("describe_instances", first_ids)) as walker:  # type: ignore[arg-type]
+        fetchers = list(walker.fetchers)
         pages = list(walker.pages())
     # Eight pages answered at once: all fetched before a new interpreter could start.
     assert [page.page_number for page in pages] == list(range(1, 9))
     assert {item for page in pages for item in page.items} == {f"pid-{os.getpid()}"}
+    # Never sent a walk, they are not waited for.
+    assert [fetcher.process.returncode for fetcher in fetchers] == [-signal.SIGKILL] * 2
 
 
 def test_once_started_the_fetchers_take_every_page_after_the_first():
