@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, Field, Model, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
@@ -301,8 +301,9 @@ def _refresh_statistics(run: SyncRun) -> None:
 
     Only the columns the list's queries filter and join on are analysed, from a sample a tenth
     of the usual size: enough to show the planner how big the tables have grown, in 0.03 s
-    instead of 0.25 s for the whole tables, on a first sync's critical path. ANALYZE of some
-    columns leaves the tables due for autovacuum's own, which samples them in full.
+    instead of 0.25 s, on a first sync's critical path. ANALYZE of some columns leaves the
+    tables due for autovacuum's own, with the usual sample. The run has ended by now: a failure
+    here is logged, not made the sync's.
     """
     changed = run.instances_created + run.enis_created + run.instances_gone + run.enis_gone
     if connection.vendor != "postgresql" or changed < ANALYZE_AFTER_CHANGED_ROWS:
@@ -313,9 +314,14 @@ def _refresh_statistics(run: SyncRun) -> None:
         f"({', '.join(quote(model._meta.get_field(name).column) for name in names)})"
         for model, names in PLANNED_FIELDS.items()
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL default_statistics_target = {QUICK_STATISTICS_TARGET}")
-        cursor.execute(f"ANALYZE {tables}")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL default_statistics_target = {QUICK_STATISTICS_TARGET}")
+            cursor.execute(f"ANALYZE {tables}")
+    except DatabaseError:
+        log.warning(
+            "Sync #%s: the planner's statistics could not be refreshed", run.pk, exc_info=True
+        )
 
 
 @contextmanager
@@ -414,13 +420,13 @@ class _Walk:
         self.seen_enis: set[str] = set()
         self.instance_pks: dict[str, int] = {}
         self.batch: _Batch | None = None
-        # Tables empty when the walk began hold only rows it wrote, of ids it saw.
-        self.started_empty: set[type[Model]] = set()
+        # For each table empty when its walk began: the ids the walk wrote into it.
+        self.written_into_empty: dict[type[Model], set[str]] = {}
 
     def instances(self, pages: Iterable[resources.Page[mirrored.Values]]) -> None:
         self.batch = _Batch(Instance, "instance_id", self.now, watched=("status",))
-        if self.batch.started_empty:
-            self.started_empty.add(Instance)
+        if self.batch.written is not None:
+            self.written_into_empty[Instance] = self.batch.written
         for page in pages:
             if not self.instance_pages:
                 self.instance_pages = _page_count(page)
@@ -444,8 +450,8 @@ class _Walk:
             on_status_change="status_changed_at",
             before_write=functools.partial(_link_instances, instance_pks=self.instance_pks),
         )
-        if self.batch.started_empty:
-            self.started_empty.add(NetworkInterface)
+        if self.batch.written is not None:
+            self.written_into_empty[NetworkInterface] = self.batch.written
         first = True
         for page in pages:
             if first:
@@ -485,19 +491,19 @@ class _Walk:
         item can move to a page already fetched, and the walk never sees it although it is
         still there. The ids the walk did not see are asked for (a hundred a call; none at all
         when nothing vanished, every page of the answer), before any lock is taken. A table
-        that was empty when the walk began (a first sync) is not read again: only syncs write
-        new rows, and one runs at a time.
+        that was empty when the walk began (a first sync) and holds as many rows as the walk
+        wrote into it holds none other: its ids are not read back.
         """
         instances: list[str] = []
         enis: list[str] = []
-        if Instance not in self.started_empty:
+        if not self._holds_only_written(Instance):
             instances = _unlisted(
                 Instance,
                 "instance_id",
                 self.seen_instances,
                 lambda ids: {item.instance_id for item in client.iter_instances(instance_ids=ids)},
             )
-        if NetworkInterface not in self.started_empty:
+        if not self._holds_only_written(NetworkInterface):
             enis = _unlisted(
                 NetworkInterface,
                 "eni_id",
@@ -510,6 +516,12 @@ class _Walk:
             enis_gone = _mark_gone(NetworkInterface, "eni_id", enis, self.now)
         # Counted once committed: a failure in between leaves the run's counts at nothing gone.
         self.run.instances_gone, self.run.enis_gone = instances_gone, enis_gone
+
+    def _holds_only_written(self, model: type[Model]) -> bool:
+        # Counted, not assumed: a sync taken for lost while suspended may still write the
+        # batch it held when it wakes, before it finds out.
+        written = self.written_into_empty.get(model)
+        return written is not None and model.objects.count() == len(written)
 
     def _progress(self) -> None:
         if self.batch is not None and self.batch.due:
@@ -609,10 +621,6 @@ class _Batch:
         # None: the table had rows when the batch began, any id may be there.
         self.written: set[str] | None = None if model.objects.exists() else set()
 
-    @property
-    def started_empty(self) -> bool:
-        return self.written is not None
-
     def add(self, wanted: mirrored.Values) -> None:
         key, now = self.key, self.now
         maybe_there = list(wanted) if self.written is None else self.written.intersection(wanted)
@@ -647,7 +655,6 @@ class _Batch:
         if not to_create and not to_update:
             return result
         with transaction.atomic():
-            _commit_without_waiting_for_the_disk()
             if to_update:
                 if self.watched:
                     # The audit chain's lock before the rows' locks, the order in which the
@@ -662,6 +669,8 @@ class _Batch:
                     self.now,
                 )  # fmt: skip
                 _record_changes(result.changes)
+            if not result.changes:
+                _commit_without_waiting_for_the_disk()
             if self.before_write:
                 self.before_write([*to_create, *to_update])
             if to_create:
@@ -676,15 +685,14 @@ class _Batch:
 
 
 def _commit_without_waiting_for_the_disk() -> None:
-    """On PostgreSQL, let this transaction's commit return before its WAL is on disk.
+    """On PostgreSQL, let this transaction's commit return before its WAL is on disk: for a
+    batch of mirror rows that records no audit event, as every batch of a first sync.
 
     A first sync commits some thirty batches of 2,000 rows, and waiting for each one's WAL to
     reach the disk cost 0.1-0.2 s of a 4 s sync. A crash of the database server may then lose
-    the batches of its last fraction of a second, whole and in order (never a half-written one):
-    their mirror rows, and the external changes recorded with them, go together, and the next
-    sync finds and records those changes again. Any later commit that waits for the disk (the
-    sync's progress, its end, every detach step) waits for these batches too. In WAL mode with
-    synchronous=NORMAL, SQLite's commits never wait for the disk either.
+    the batches of its last fraction of a second, whole and in order, never a half-written one;
+    the next sync writes their rows again. Any later commit that waits for the disk (the sync's
+    progress and its end, every detach step, every audit event) waits for them too.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -359,7 +359,9 @@ def kill_the_page_fetchers() -> int:
         if parent == os.getpid() and b"eniadmin.ens.walker" in command:
             os.kill(int(entry.name), signal.SIGKILL)
             killed += 1
+            deadline = time.monotonic() + 10
             while (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                assert time.monotonic() < deadline, "a killed page fetcher did not die"
                 time.sleep(0.01)  # dead, and its pipes closed, once it is a zombie
     return killed
 
@@ -526,7 +528,9 @@ def test_a_run_another_worker_took_for_lost_stops_and_keeps_that_ending(
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
 @pytest.mark.django_db(transaction=True)
-def test_only_the_syncs_batches_commit_without_waiting_for_the_disk(ens_client, monkeypatch):
+def test_only_batches_without_audit_events_commit_without_waiting_for_the_disk(
+    ens_client, emulator, monkeypatch
+):
     from eniadmin.inventory import sync as sync_module
 
     def synchronous_commit() -> str:
@@ -534,20 +538,27 @@ def test_only_the_syncs_batches_commit_without_waiting_for_the_disk(ens_client, 
             cursor.execute("SHOW synchronous_commit")
             return cursor.fetchone()[0]
 
+    as_set = synchronous_commit()
     seen_in_batches = []
-    insert_rows = sync_module._insert_rows
 
-    def noting_the_setting(model, rows):
-        seen_in_batches.append(synchronous_commit())
-        return insert_rows(model, rows)
+    def noting_the_setting(write_rows):
+        def write(model, rows, *args):
+            seen_in_batches.append(synchronous_commit())
+            return write_rows(model, rows, *args)
 
-    monkeypatch.setattr(sync_module, "_insert_rows", noting_the_setting)
-    run = sync(ens_client)
+        return write
 
-    assert run.status == SyncRun.Status.SUCCEEDED
-    assert seen_in_batches and set(seen_in_batches) == {"off"}
-    # The run's own record, every detach step: durable on commit, as the server is set.
-    assert synchronous_commit() == "on"
+    monkeypatch.setattr(sync_module, "_insert_rows", noting_the_setting(sync_module._insert_rows))
+    monkeypatch.setattr(sync_module, "_update_rows", noting_the_setting(sync_module._update_rows))
+    assert sync(ens_client).status == SyncRun.Status.SUCCEEDED
+    assert seen_in_batches and set(seen_in_batches) == {"off"}, "a first sync records no event"
+    assert synchronous_commit() == as_set, "the run's own record, every detach step"
+
+    seen_in_batches.clear()
+    eni_id = emulator.control.state()["demo_notes"]["detach_candidates"][0]
+    emulator.control.change_eni(eni_id, status="Available", instance_id="")
+    assert sync(ens_client).enis_updated == 1
+    assert seen_in_batches == [as_set], "its external change is an audit event"
 
 
 def test_a_first_sync_reads_no_id_back_to_look_for_vanished_rows(db, ens_client):
@@ -563,3 +574,20 @@ def test_a_first_sync_reads_no_id_back_to_look_for_vanished_rows(db, ens_client)
     assert looked_for_vanished == []
     # A re-sync looks, in both tables.
     assert len([q for q in again.captured_queries if "WHERE gone_at IS NULL" in q["sql"]]) == 2
+
+
+def test_a_row_written_by_another_sync_during_a_first_sync_is_still_looked_for(
+    db, ens_client, emulator
+):
+    from eniadmin.inventory.sync import run_sync, start_foreground_sync
+
+    def a_sync_taken_for_lost_wakes_and_writes(run: SyncRun) -> None:
+        if run.pages_done == 1:
+            Instance.objects.create(instance_id="i-vanished-meanwhile", region_id="cn-x")
+
+    run = run_sync(
+        start_foreground_sync(), ens_client, on_progress=a_sync_taken_for_lost_wakes_and_writes
+    )
+
+    assert run.instances_gone == 1
+    assert Instance.objects.get(instance_id="i-vanished-meanwhile").gone_at is not None
