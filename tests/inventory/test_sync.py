@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -591,3 +593,40 @@ def test_a_row_written_by_another_sync_during_a_first_sync_is_still_looked_for(
 
     assert run.instances_gone == 1
     assert Instance.objects.get(instance_id="i-vanished-meanwhile").gone_at is not None
+
+
+def test_rows_the_walk_missed_are_confirmed_by_id_on_every_page_of_the_answer(
+    db, ens_client, emulator, monkeypatch
+):
+    """As when the fleet changed while it was walked and ENIs moved to a page already fetched:
+    ENS, asked for them by id, still lists them, ten to a page here."""
+    from eniadmin.inventory import sync as sync_module
+
+    sync(ens_client)
+    missed = set(NetworkInterface.objects.order_by("eni_id").values_list("eni_id", flat=True)[:25])
+    walk_enis = sync_module._Walk.network_interfaces
+
+    def missing_some(walk, pages):
+        walked = (
+            replace(page, items={k: v for k, v in page.items.items() if k not in missed})
+            for page in pages
+        )
+        return walk_enis(walk, walked)
+
+    monkeypatch.setattr(sync_module._Walk, "network_interfaces", missing_some)
+    monkeypatch.setattr(
+        ens_client,
+        "describe_network_interfaces",
+        functools.partial(ens_client.describe_network_interfaces, page_size=10),
+    )
+    emulator.control.clear_requests()
+    run = sync(ens_client)
+
+    assert run.enis_gone == 0
+    assert NetworkInterface.objects.present().filter(eni_id__in=missed).count() == 25
+    by_id = [
+        entry
+        for entry in emulator.control.requests("DescribeNetworkInterfaces")
+        if "NetworkInterfaceIds.1" in entry["params"]
+    ]
+    assert [entry["params"]["PageNumber"] for entry in by_id] == ["1", "2", "3"]
