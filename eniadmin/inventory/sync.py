@@ -494,22 +494,18 @@ class _Walk:
         that was empty when the walk began (a first sync) and holds as many rows as the walk
         wrote into it holds none other: its ids are not read back.
         """
-        instances: list[str] = []
-        enis: list[str] = []
-        if not self._holds_only_written(Instance):
-            instances = _unlisted(
-                Instance,
-                "instance_id",
-                self.seen_instances,
-                lambda ids: {item.instance_id for item in client.iter_instances(instance_ids=ids)},
-            )
-        if not self._holds_only_written(NetworkInterface):
-            enis = _unlisted(
-                NetworkInterface,
-                "eni_id",
-                self.seen_enis,
-                lambda ids: {item.eni_id for item in client.iter_network_interfaces(eni_ids=ids)},
-            )
+        instances = self._unlisted(
+            Instance,
+            "instance_id",
+            self.seen_instances,
+            lambda ids: {item.instance_id for item in client.iter_instances(instance_ids=ids)},
+        )
+        enis = self._unlisted(
+            NetworkInterface,
+            "eni_id",
+            self.seen_enis,
+            lambda ids: {item.eni_id for item in client.iter_network_interfaces(eni_ids=ids)},
+        )
         with transaction.atomic():
             serialise_appends()  # before the rows' locks, as everywhere
             instances_gone = _mark_gone(Instance, "instance_id", instances, self.now)
@@ -517,11 +513,19 @@ class _Walk:
         # Counted once committed: a failure in between leaves the run's counts at nothing gone.
         self.run.instances_gone, self.run.enis_gone = instances_gone, enis_gone
 
-    def _holds_only_written(self, model: type[Model]) -> bool:
+    def _unlisted(
+        self,
+        model: type[Model],
+        key: str,
+        seen: set[str],
+        listed: Callable[[list[str]], set[str]],
+    ) -> list[str]:
+        written = self.written_into_empty.get(model)
         # Counted, not assumed: a sync taken for lost while suspended may still write the
         # batch it held when it wakes, before it finds out.
-        written = self.written_into_empty.get(model)
-        return written is not None and model.objects.count() == len(written)
+        if written is not None and model.objects.count() == len(written):
+            return []
+        return _unlisted(model, key, seen, listed)
 
     def _progress(self) -> None:
         if self.batch is not None and self.batch.due:
